@@ -1,0 +1,14 @@
+"""Self-distillation for scikit-learn.
+
+Estimators for self-distillation as analysed in "Self-Distillation Amplifies
+Regularization in Hilbert Space" (Mobahi, Farajtabar and Bartlett, NeurIPS
+2020): refit a model on its own predictions, round after round.
+"""
+
+from ._kernel_ridge import SelfDistilledKernelRidge
+from ._version import __version__
+
+__all__ = [
+    "SelfDistilledKernelRidge",
+    "__version__",
+]

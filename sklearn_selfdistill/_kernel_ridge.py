@@ -1,0 +1,465 @@
+"""Self-distilled epsilon-constrained kernel ridge regression."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.gaussian_process.kernels import Kernel
+from sklearn.metrics.pairwise import PAIRWISE_KERNEL_FUNCTIONS
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._spectral import distill_path, eigh_gram, min_reachable_mse, report_collapse
+from .kernels import _kernel_name, _pairwise
+
+__all__ = ["SelfDistilledKernelRidge"]
+
+
+def _check_epsilon(epsilon, n_outputs):
+    """Epsilon as an array of one positive value per output."""
+    eps = np.asarray(epsilon, dtype=np.float64)
+    if eps.ndim == 0:
+        eps = np.full(n_outputs, float(eps))
+    elif eps.shape != (n_outputs,):
+        raise ValueError(
+            f"epsilon has shape {eps.shape}; an array epsilon needs one value per "
+            f"output of y, i.e. shape ({n_outputs},). Pass a float to use the "
+            "same tolerance for every output."
+        )
+    if not np.all(np.isfinite(eps)) or np.any(eps <= 0):
+        raise ValueError(
+            f"epsilon must be finite and > 0 for every output; got {eps.tolist()}."
+        )
+    return eps
+
+
+class _BaseSelfDistilledKernel(BaseEstimator):
+    """Shared fitting of the self-distilled kernel estimators (one output per column).
+
+    Subclasses call :meth:`_fit_targets` with a 2-D float array of targets and
+    read the fitted attributes with a trailing output axis.
+    """
+
+    _parameter_constraints: dict = {
+        "epsilon": [Interval(Real, 0, None, closed="neither"), "array-like"],
+        "n_rounds": [Interval(Integral, 0, None, closed="left")],
+        "kernel": [
+            StrOptions(
+                set(PAIRWISE_KERNEL_FUNCTIONS) | {"precomputed", "green_spline"}
+            ),
+            callable,
+            Kernel,
+        ],
+        "gamma": [Interval(Real, 0, None, closed="left"), None],
+        "degree": [Interval(Real, 0, None, closed="left")],
+        "coef0": [Interval(Real, None, None, closed="neither")],
+        "kernel_params": [dict, None],
+        "ground_truth_weight": [Interval(Real, 0, 1, closed="left")],
+        "on_collapse": [StrOptions({"warn", "raise", "ignore"})],
+        "store_eigenvectors": ["boolean"],
+    }
+
+    def _get_kernel(self, X, Y=None):
+        return _pairwise(
+            X,
+            Y,
+            kernel=self.kernel,
+            gamma=self.gamma,
+            degree=self.degree,
+            coef0=self.coef0,
+            kernel_params=self.kernel_params,
+        )
+
+    def _validate_X(self, X, reset):
+        if self.kernel == "precomputed":
+            return validate_data(
+                self, X, reset=reset, dtype=np.float64, accept_sparse=False
+            )
+        return validate_data(
+            self, X, reset=reset, accept_sparse=("csr", "csc"), dtype=np.float64
+        )
+
+    def _fit_targets(self, X, Y, epsilon):
+        """Fit every column of ``Y`` (shape (K, Q)) with its own multipliers."""
+        n, n_outputs = Y.shape
+        if self.kernel == "precomputed" and X.shape[0] != X.shape[1]:
+            raise ValueError(
+                "With kernel='precomputed', X must be the square Gram matrix of the "
+                f"training points; got shape {X.shape}."
+            )
+        gram = self._get_kernel(X)
+        gram /= n  # G of eq. (16)
+        d, U = eigh_gram(gram, kernel_name=_kernel_name(self.kernel), overwrite=True)
+        del gram
+        Z0 = U.T @ Y  # z_0 = V y_0 for every output
+
+        n_stages = self.n_rounds + 1
+        c = np.empty((n_stages, n_outputs))
+        B = np.empty((n_stages, n, n_outputs))
+        collapsed = np.empty((n_stages, n_outputs), dtype=bool)
+        floor = np.empty(n_outputs)
+        for q in range(n_outputs):
+            floor[q] = min_reachable_mse(d, Z0[:, q])
+            c[:, q], B[:, :, q], collapsed[:, q] = distill_path(
+                d, Z0[:, q], epsilon[q], self.n_rounds,
+                ground_truth_weight=self.ground_truth_weight,
+            )
+
+        # Round-t dual coefficients U ((B_t / d) z_0) / K (Sec. 2 of MATH.md);
+        # directions with d = 0 contribute nothing.
+        inv_d = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
+        scaled = B * (inv_d[None, :, None] * Z0[None, :, :]) / n
+        self._staged_dual_coef = np.einsum("ij,tjq->tiq", U, scaled)
+        residual = (1.0 - B) * Z0[None, :, :]
+        train_mse = np.einsum("tiq,tiq->tq", residual, residual) / n
+
+        self.eigenvalues_ = d
+        positive = d > 0
+        self.condition_number_ = (
+            float(d[0] / d[positive][-1]) if positive.all() and n else np.inf
+        )
+        self.min_reachable_mse_ = floor
+        self.c_ = c
+        self.basis_coefficients_ = B
+        self.collapsed_ = collapsed
+        self._train_mse = train_mse
+        self._guaranteed_rounds = np.array(
+            [
+                _guaranteed_rounds_value(
+                    np.sqrt(np.dot(Y[:, q], Y[:, q])), n, epsilon[q],
+                    self.condition_number_,
+                )
+                for q in range(n_outputs)
+            ]
+        )
+        if self.store_eigenvectors:
+            self.eigenvectors_ = U
+        elif hasattr(self, "eigenvectors_"):
+            del self.eigenvectors_
+        return collapsed
+
+    def _staged_raw(self, X):
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        K = self._get_kernel(X, self.X_fit_)
+        for dual in self._staged_dual_coef:
+            yield K @ dual
+
+
+def _guaranteed_rounds_value(y_norm, n, epsilon, kappa):
+    """Prop. 4 with the corrected sqrt(K * epsilon); 0 when it is vacuous."""
+    root = np.sqrt(n * epsilon)
+    if not np.isfinite(kappa) or y_norm <= root:
+        return 0.0
+    return float((y_norm / root - 1.0) / kappa)
+
+
+class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
+    r"""Self-distilled kernel ridge regression with a training-error tolerance.
+
+    Round 0 solves the epsilon-constrained problem of eq. (1) of [1]_: among the
+    functions whose training mean squared error is at most ``epsilon``, the one
+    of least RKHS norm. Its solution is kernel ridge regression (eq. (18)),
+
+    .. math::
+
+        f_0(x) = g_x^\top (c_0 I + G)^{-1} y_0, \qquad
+        G_{jk} = g(x_j, x_k) / K,
+
+    with the multiplier :math:`c_0 > 0` found by root-finding so that the
+    training mean squared error equals ``epsilon`` exactly (eq. (21)). Each
+    round of self-distillation refits the same problem on the previous round's
+    training predictions, :math:`y_{t+1} = f_t(X)`, with its own multiplier
+    :math:`c_t`. In the eigenbasis :math:`G = V^\top D V` every round is
+    diagonal (eq. (30)-(32), (46)):
+
+    .. math::
+
+        f_t(x) = g_x^\top V^\top D^{-1} B_t V y_0, \qquad
+        B_t = \prod_{i=0}^{t} D (c_i I + D)^{-1}.
+
+    The diagonal of :math:`B_t` (``basis_coefficients_``) shrinks round by
+    round, the small-eigenvalue entries fastest (Prop. 5): self-distillation
+    sparsifies the solution. Once the targets' mean square falls to
+    ``epsilon`` the solution collapses to zero (Sec. 2.1).
+
+    Parameters
+    ----------
+    epsilon : float or array-like of shape (n_targets,), default=0.1
+        Training mean squared error tolerance of eq. (1), the same for every
+        round; an array gives one value per output of a 2-D ``y``. With
+        ``normalize_y=True`` it is relative to the variance of ``y``.
+    n_rounds : int, default=1
+        Number of self-distillation rounds after the initial fit. The fitted
+        model is the one of round ``n_rounds``; ``0`` is plain
+        epsilon-constrained kernel ridge regression.
+    kernel : str, callable or Kernel, default="rbf"
+        A name of :data:`sklearn.metrics.pairwise.PAIRWISE_KERNEL_FUNCTIONS`,
+        ``"green_spline"`` (eq. (57), one feature in [0, 1]; see
+        :func:`sklearn_selfdistill.kernels.green_spline_kernel`),
+        ``"precomputed"`` (``X`` is the Gram matrix), a callable on pairs of
+        samples, or a :class:`sklearn.gaussian_process.kernels.Kernel`. The
+        kernel must be positive semi-definite on the training data.
+    gamma : float, default=None
+        Gamma of the RBF, laplacian, polynomial, exponential chi2 and sigmoid
+        kernels; ``None`` means ``1 / n_features``.
+    degree : float, default=3
+        Degree of the polynomial kernel.
+    coef0 : float, default=1
+        Zero coefficient of the polynomial and sigmoid kernels.
+    kernel_params : dict, default=None
+        Additional parameters of a kernel given as a callable or a name.
+    normalize_y : bool, default=False
+        Centre ``y`` and scale it to unit variance before fitting and undo it
+        at prediction, as in
+        :class:`~sklearn.gaussian_process.GaussianProcessRegressor`. Then
+        ``epsilon`` is a fraction of ``var(y)`` and collapse shrinks towards
+        the mean of ``y``. ``False`` is the setting of [1]_.
+    ground_truth_weight : float in [0, 1), default=0.0
+        Weight ``w`` of the labels in each round's targets,
+        :math:`y_{t+1} = w y_0 + (1 - w) f_t(X)` ([2]_); ``0`` is [1]_.
+    on_collapse : {"warn", "raise", "ignore"}, default="warn"
+        What to do when a round collapses: warn with
+        :class:`~sklearn_selfdistill.exceptions.SelfDistillationCollapseWarning`,
+        raise :class:`~sklearn_selfdistill.exceptions.SelfDistillationCollapseError`,
+        or nothing. The collapse is recorded in ``collapsed_`` in every case.
+    store_eigenvectors : bool, default=False
+        Keep the eigenvectors of the Gram matrix in ``eigenvectors_``
+        (n_samples x n_samples floats).
+
+    Attributes
+    ----------
+    dual_coef_ : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        Coefficients of the final round: ``predict(X) = kernel(X, X_fit_) @
+        dual_coef_``.
+    X_fit_ : ndarray or sparse matrix of shape (n_samples, n_features)
+        Training data (the Gram matrix with ``kernel="precomputed"``).
+    eigenvalues_ : ndarray of shape (n_samples,)
+        Eigenvalues of :math:`G` = kernel(X, X) / n_samples in descending
+        order; the numerical null space (eigenvalues at or below
+        ``n_samples * finfo(float64).eps * max``) is exactly 0.
+    eigenvectors_ : ndarray of shape (n_samples, n_samples)
+        Matching eigenvectors as columns; only with ``store_eigenvectors=True``.
+    c_ : ndarray of shape (n_rounds + 1,) or (n_rounds + 1, n_targets)
+        Multiplier :math:`c_t` of each round (eq. (18), (21)); ``inf`` for a
+        collapsed round.
+    basis_coefficients_ : ndarray of shape (n_rounds + 1, n_samples) or \
+            (n_rounds + 1, n_samples, n_targets)
+        Row ``t`` is the diagonal of :math:`B_t` (eq. (46)) in the order of
+        ``eigenvalues_``; zeros for a collapsed round.
+    collapsed_ : ndarray of bool of shape (n_rounds + 1,) or (n_rounds + 1, n_targets)
+        Whether each round collapsed to the zero function.
+    train_mse_ : ndarray of shape (n_rounds + 1,) or (n_rounds + 1, n_targets)
+        Training mean squared error of each round against the original ``y``
+        (in the units of ``y``).
+    min_reachable_mse_ : float or ndarray of shape (n_targets,)
+        Smallest training MSE any function reaches: the energy of ``y`` in the
+        null space of :math:`G` divided by ``n_samples`` (in the units of
+        ``epsilon``). ``epsilon`` must exceed it.
+    guaranteed_rounds_ : float or ndarray of shape (n_targets,)
+        Lower bound of Prop. 4 (eq. (44)) on the rounds before collapse,
+        :math:`(\|y_0\| / \sqrt{K\epsilon} - 1) / \kappa`, with the corrected
+        :math:`\sqrt{K\epsilon}`; 0 when :math:`\kappa` is infinite.
+    condition_number_ : float
+        :math:`\kappa = d_{max} / d_{min}`; ``inf`` with a null space.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn.kernel_ridge.KernelRidge : Kernel ridge with a fixed ``alpha``;
+        round 0 equals ``KernelRidge(alpha=c_[0] * n_samples)``.
+
+    Notes
+    -----
+    The paper writes :math:`\sqrt{K}\epsilon` in eq. (24), (25), (37), (44) and
+    Prop. 3-6; with ``epsilon`` the mean-squared tolerance of eq. (1) the
+    correct quantity is :math:`\sqrt{K\epsilon}`, which this package uses
+    everywhere (see :mod:`sklearn_selfdistill.theory`). The paper's eq. (32)
+    and (45) omit the factor :math:`D^{-1}`; it rescales each basis function
+    and leaves the statements about :math:`B_t` unchanged.
+
+    One symmetric eigendecomposition serves every round; each root-finding
+    evaluation costs O(n_samples). The multiplier is found by Brent's method
+    in :math:`\log c` to machine precision, so the training MSE of every
+    non-collapsed round against its own targets equals ``epsilon`` to about
+    1e-12 relative.
+
+    With ``ground_truth_weight > 0`` collapse is still absorbing: once a
+    round's solution is zero the process stops and later rounds are zero too.
+
+    References
+    ----------
+    .. [1] H. Mobahi, M. Farajtabar and P. L. Bartlett, "Self-Distillation
+       Amplifies Regularization in Hilbert Space", NeurIPS 2020.
+       :arxiv:`2002.05715`
+    .. [2] K. Borup and L. N. Andersen, "Even your Teacher Needs Guidance:
+       Ground-Truth Targets Dampen Regularization Imposed by
+       Self-Distillation", NeurIPS 2021. :arxiv:`2102.13088`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_selfdistill import SelfDistilledKernelRidge
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.uniform(size=(40, 1))
+    >>> y = np.sin(2 * np.pi * X[:, 0]) + 0.3 * rng.randn(40)
+    >>> model = SelfDistilledKernelRidge(epsilon=0.05, n_rounds=2, gamma=10.0)
+    >>> model.fit(X, y).c_.shape
+    (3,)
+    >>> bool(np.all(np.diff(model.basis_coefficients_, axis=0) <= 0))
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseSelfDistilledKernel._parameter_constraints,
+        "normalize_y": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        epsilon=0.1,
+        n_rounds=1,
+        kernel="rbf",
+        gamma=None,
+        degree=3,
+        coef0=1,
+        kernel_params=None,
+        normalize_y=False,
+        ground_truth_weight=0.0,
+        on_collapse="warn",
+        store_eigenvectors=False,
+    ):
+        self.epsilon = epsilon
+        self.n_rounds = n_rounds
+        self.kernel = kernel
+        self.gamma = gamma
+        self.degree = degree
+        self.coef0 = coef0
+        self.kernel_params = kernel_params
+        self.normalize_y = normalize_y
+        self.ground_truth_weight = ground_truth_weight
+        self.on_collapse = on_collapse
+        self.store_eigenvectors = store_eigenvectors
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.pairwise = self.kernel == "precomputed"
+        tags.target_tags.multi_output = True
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit round 0 and ``n_rounds`` rounds of self-distillation.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, or the Gram matrix (n_samples, n_samples) with
+            ``kernel="precomputed"``.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Target values.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            If ``epsilon`` is below the smallest reachable training MSE, if the
+            kernel is not positive semi-definite on ``X``, or if
+            ``on_collapse="raise"`` and a round collapses
+            (:class:`~sklearn_selfdistill.exceptions.SelfDistillationCollapseError`).
+        """
+        if self.kernel == "precomputed":
+            X, y = validate_data(
+                self, X, y, dtype=np.float64, multi_output=True, y_numeric=True
+            )
+        else:
+            X, y = validate_data(
+                self, X, y, accept_sparse=("csr", "csc"), dtype=np.float64,
+                multi_output=True, y_numeric=True,
+            )
+        y = np.asarray(y, dtype=np.float64)
+        single_output = y.ndim == 1
+        Y = y.reshape(-1, 1) if single_output else y
+        epsilon = _check_epsilon(self.epsilon, Y.shape[1])
+
+        if self.normalize_y:
+            self._y_mean = Y.mean(axis=0)
+            std = Y.std(axis=0)
+            self._y_std = np.where(std > 0, std, 1.0)
+        else:
+            self._y_mean = np.zeros(Y.shape[1])
+            self._y_std = np.ones(Y.shape[1])
+        Yn = (Y - self._y_mean) / self._y_std
+
+        collapsed = self._fit_targets(X, Yn, epsilon)
+        self.X_fit_ = X
+        self._train_mse = self._train_mse * self._y_std**2
+
+        squeeze = (lambda a: a[..., 0]) if single_output else (lambda a: a)
+        self._single_output = single_output
+        self.c_ = squeeze(self.c_)
+        self.basis_coefficients_ = squeeze(self.basis_coefficients_)
+        self.collapsed_ = squeeze(self.collapsed_)
+        self.train_mse_ = squeeze(self._train_mse)
+        del self._train_mse
+        self.min_reachable_mse_ = (
+            float(self.min_reachable_mse_[0]) if single_output
+            else self.min_reachable_mse_
+        )
+        self.guaranteed_rounds_ = (
+            float(self._guaranteed_rounds[0]) if single_output
+            else self._guaranteed_rounds
+        )
+        del self._guaranteed_rounds
+        self.dual_coef_ = squeeze(self._staged_dual_coef[-1])
+        report_collapse(collapsed, self.on_collapse)
+        return self
+
+    def _staged_predict(self, X):
+        for raw in self._staged_raw(X):
+            pred = raw * self._y_std + self._y_mean
+            yield pred[:, 0] if self._single_output else pred
+
+    def predict(self, X):
+        """Predict with the model of round ``n_rounds``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples, or the kernel between them and the training points
+            (n_samples, n_samples_fitted) with ``kernel="precomputed"``.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        K = self._get_kernel(X, self.X_fit_)
+        pred = K @ self._staged_dual_coef[-1] * self._y_std + self._y_mean
+        return pred[:, 0] if self._single_output else pred
+
+    def staged_predict(self, X):
+        """Predict with the model of every round, 0 to ``n_rounds``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples (or kernel values with ``kernel="precomputed"``).
+
+        Yields
+        ------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            Predictions of round ``t`` for ``t = 0, ..., n_rounds``; the last
+            equals :meth:`predict`.
+        """
+        yield from self._staged_predict(X)
