@@ -71,13 +71,10 @@ class _BaseSelfDistilledKernel(BaseEstimator):
         )
 
     def _validate_X(self, X, reset):
-        if self.kernel == "precomputed":
-            return validate_data(
-                self, X, reset=reset, dtype=np.float64, accept_sparse=False
-            )
-        return validate_data(
-            self, X, reset=reset, accept_sparse=("csr", "csc"), dtype=np.float64
-        )
+        # Dense only: the Gram matrix and its eigenvectors are dense whatever X
+        # is, and duplicated all-zero rows of typical sparse data make most
+        # epsilons unreachable.
+        return validate_data(self, X, reset=reset, dtype=np.float64)
 
     def _fit_targets(self, X, Y, epsilon):
         """Fit every column of ``Y`` (shape (K, Q)) with its own multipliers."""
@@ -232,7 +229,7 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
     dual_coef_ : ndarray of shape (n_samples,) or (n_samples, n_targets)
         Coefficients of the final round: ``predict(X) = kernel(X, X_fit_) @
         dual_coef_``.
-    X_fit_ : ndarray or sparse matrix of shape (n_samples, n_features)
+    X_fit_ : ndarray of shape (n_samples, n_features)
         Training data (the Gram matrix with ``kernel="precomputed"``).
     eigenvalues_ : ndarray of shape (n_samples,)
         Eigenvalues of :math:`G` = kernel(X, X) / n_samples in descending
@@ -347,7 +344,6 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
         tags.input_tags.pairwise = self.kernel == "precomputed"
         tags.target_tags.multi_output = True
         return tags
@@ -358,7 +354,7 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features)
             Training data, or the Gram matrix (n_samples, n_samples) with
             ``kernel="precomputed"``.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
@@ -377,15 +373,9 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
             ``on_collapse="raise"`` and a round collapses
             (:class:`~sklearn_selfdistill.exceptions.SelfDistillationCollapseError`).
         """
-        if self.kernel == "precomputed":
-            X, y = validate_data(
-                self, X, y, dtype=np.float64, multi_output=True, y_numeric=True
-            )
-        else:
-            X, y = validate_data(
-                self, X, y, accept_sparse=("csr", "csc"), dtype=np.float64,
-                multi_output=True, y_numeric=True,
-            )
+        X, y = validate_data(
+            self, X, y, dtype=np.float64, multi_output=True, y_numeric=True
+        )
         y = np.asarray(y, dtype=np.float64)
         single_output = y.ndim == 1
         Y = y.reshape(-1, 1) if single_output else y
@@ -434,7 +424,7 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features)
             Samples, or the kernel between them and the training points
             (n_samples, n_samples_fitted) with ``kernel="precomputed"``.
 
@@ -453,7 +443,7 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features)
             Samples (or kernel values with ``kernel="precomputed"``).
 
         Yields
