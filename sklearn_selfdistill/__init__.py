@@ -6,9 +6,12 @@ Regularization in Hilbert Space" (Mobahi, Farajtabar and Bartlett, NeurIPS
 """
 
 from ._kernel_ridge import SelfDistilledKernelRidge
+from ._plot import BasisCoefficientsDisplay, DistillationCurveDisplay
 from ._version import __version__
 
 __all__ = [
+    "BasisCoefficientsDisplay",
+    "DistillationCurveDisplay",
     "SelfDistilledKernelRidge",
     "__version__",
 ]
