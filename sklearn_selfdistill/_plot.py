@@ -291,6 +291,7 @@ class _RoundView:
                     self._cache[key] = (X, list(staged(X)))
                 return self._cache[key][1][self._round]
 
+            method.__name__ = name
             return method
         return getattr(self._estimator, name)
 
