@@ -85,7 +85,12 @@ class _BaseSelfDistilledKernel(BaseEstimator):
                 f"training points; got shape {X.shape}."
             )
         gram = self._get_kernel(X)
-        gram /= n  # G of eq. (16)
+        if np.shares_memory(gram, X):
+            # kernel="precomputed" hands back X itself: never modify the caller's
+            # matrix (neither here nor in the eigensolver below).
+            gram = gram / n  # G of eq. (16)
+        else:
+            gram /= n  # G of eq. (16)
         d, U = eigh_gram(gram, kernel_name=_kernel_name(self.kernel), overwrite=True)
         del gram
         Z0 = U.T @ Y  # z_0 = V y_0 for every output
