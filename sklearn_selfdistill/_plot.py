@@ -53,7 +53,7 @@ def _select_output(coef, estimator, output):
 
 
 class BasisCoefficientsDisplay:
-    """The diagonal of :math:`B_t` per round over the eigen-index (Fig. 3 of [1]_).
+    """Diagonal of :math:`B_t` per round over the eigen-index (the paper's Fig. 3).
 
     Entry ``k`` of round ``t`` is the coefficient of the ``k``-th eigen-direction
     of the Gram matrix (descending eigenvalue) in the round-``t`` solution,
@@ -168,6 +168,8 @@ class BasisCoefficientsDisplay:
                 self.artists_.append(line)
         if log_scale:
             ax.set_yscale("log")
+        if n_basis <= 20:
+            ax.set_xticks(index)
         ax.set_xlabel("eigen-index k (eigenvalues in decreasing order)")
         ax.set_ylabel("diagonal of $B_t$ (basis coefficient)")
         title = "Basis coefficients per round"
@@ -337,7 +339,7 @@ def _early_stopping_columns(table):
 
 
 class DistillationCurveDisplay:
-    """Score per self-distillation round (Fig. 4, 5 and 6 of [1]_).
+    """Score per self-distillation round (the paper's Fig. 4, 5 and 6).
 
     The training score is measured against the ORIGINAL labels, so it falls as
     the rounds amplify the regularisation; the held-out score first rises and
@@ -505,7 +507,7 @@ class DistillationCurveDisplay:
         early_stopping : dict of arrays, default=None
             The table of
             :func:`~sklearn_selfdistill.model_selection.compare_with_early_stopping`
-            to draw beside the curves (Fig. 6 of [1]_).
+            to draw beside the curves (the paper's Fig. 6).
         ax : matplotlib Axes, default=None
             Axes to draw on.
         name : str, default=None

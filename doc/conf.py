@@ -1,0 +1,93 @@
+"""Sphinx configuration of the sklearn_selfdistill documentation."""
+
+import os
+import re
+import sys
+import warnings
+
+sys.path.insert(0, os.path.abspath(".."))
+
+import sklearn_selfdistill  # noqa: E402
+
+project = "sklearn_selfdistill"
+author = "The sklearn_selfdistill developers"
+copyright = "2026, The sklearn_selfdistill developers"
+version = release = sklearn_selfdistill.__version__
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.extlinks",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+    "myst_parser",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+root_doc = "index"
+# Files whose name starts with an underscore are included by other pages.
+exclude_patterns = ["_build", "_*.rst", "**/README.rst", "sg_execution_times.rst"]
+templates_path = ["_templates"]
+
+autosummary_generate = True
+autodoc_default_options = {"members": True, "inherited-members": False}
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+
+extlinks = {
+    "arxiv": ("https://arxiv.org/abs/%s", "arXiv:%s"),
+    "doi": ("https://doi.org/%s", "doi:%s"),
+}
+
+html_theme = "pydata_sphinx_theme"
+html_title = "sklearn_selfdistill"
+html_theme_options = {
+    "navbar_end": ["navbar-icon-links"],
+    "show_prev_next": False,
+}
+html_static_path = []
+
+# The examples run with the Agg backend, one torch thread, without warnings
+# from third-party deprecations cluttering the pages.
+os.environ.setdefault("MPLBACKEND", "Agg")
+warnings.filterwarnings("ignore", category=UserWarning, message=".*non-GUI backend.*")
+
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "abort_on_example_error": True,
+    "doc_module": ("sklearn_selfdistill",),
+    "backreferences_dir": "generated/backreferences",
+    "reference_url": {"sklearn_selfdistill": None},
+    "remove_config_comments": True,
+    "within_subsection_order": "FileNameSortKey",
+    "show_memory": False,
+}
+
+_TYPE_LINE = re.compile(r"^(\s*\**\w+\s:\s)(.*)$")
+_TRAILING_UNDERSCORE = re.compile(r"(?<![`\w])([A-Za-z]\w*_)(?![`\w])")
+
+
+def _tidy_docstring(app, what, name, obj, options, lines):
+    """Join backslash-continued lines (raw docstrings keep the backslash) and
+    quote names ending with an underscore in parameter types, where docutils
+    would read ``name_`` as a hyperlink reference."""
+    joined = []
+    for line in lines:
+        if joined and joined[-1].endswith("\\"):
+            joined[-1] = joined[-1][:-1].rstrip() + " " + line.strip()
+        else:
+            joined.append(line)
+    for i, line in enumerate(joined):
+        match = _TYPE_LINE.match(line)
+        if match:
+            joined[i] = match.group(1) + _TRAILING_UNDERSCORE.sub(
+                r"``\1``", match.group(2)
+            )
+    lines[:] = joined
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _tidy_docstring, priority=100)
