@@ -8,10 +8,12 @@ Regularization in Hilbert Space" (Mobahi, Farajtabar and Bartlett, NeurIPS
 from ._kernel_ridge import SelfDistilledKernelRidge
 from ._plot import BasisCoefficientsDisplay, DistillationCurveDisplay
 from ._version import __version__
+from ._wrapper import SelfDistillationWrapper
 
 __all__ = [
     "BasisCoefficientsDisplay",
     "DistillationCurveDisplay",
+    "SelfDistillationWrapper",
     "SelfDistilledKernelRidge",
     "__version__",
 ]

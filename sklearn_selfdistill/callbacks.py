@@ -173,3 +173,20 @@ class LossThresholdStopping(Callback):
             self.stopped_epoch_ = len(net.history)
             # skorch ends fit_loop cleanly on KeyboardInterrupt.
             raise KeyboardInterrupt
+
+
+class _LoadTeacherWeights(Callback):
+    """Start training from given weights (a teacher's), then drop them."""
+
+    def __init__(self, state_dict):
+        self.state_dict = state_dict
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        if self.state_dict is None:
+            return
+        module = net.module_
+        accelerator = getattr(net, "accelerator", None)
+        if accelerator is not None:
+            module = accelerator.unwrap_model(module)
+        module.load_state_dict(self.state_dict)
+        self.state_dict = None  # no second copy of the weights after fit
