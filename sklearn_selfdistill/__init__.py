@@ -5,6 +5,8 @@ Regularization in Hilbert Space" (Mobahi, Farajtabar and Bartlett, NeurIPS
 2020): refit a model on its own predictions, round after round.
 """
 
+from ._classifier import SelfDistilledKernelRidgeClassifier
+from ._cv import SelfDistilledKernelRidgeClassifierCV, SelfDistilledKernelRidgeCV
 from ._kernel_ridge import SelfDistilledKernelRidge
 from ._plot import BasisCoefficientsDisplay, DistillationCurveDisplay
 from ._version import __version__
@@ -15,5 +17,8 @@ __all__ = [
     "DistillationCurveDisplay",
     "SelfDistillationWrapper",
     "SelfDistilledKernelRidge",
+    "SelfDistilledKernelRidgeCV",
+    "SelfDistilledKernelRidgeClassifier",
+    "SelfDistilledKernelRidgeClassifierCV",
     "__version__",
 ]
