@@ -62,7 +62,7 @@ def multiplier_bounds(eigenvalues, y, epsilon):
     >>> from sklearn_selfdistill.theory import multiplier_bounds
     >>> low, high = multiplier_bounds([2.0, 1.0], [1.0, 1.0], 0.25)
     >>> round(low, 6), round(high, 6)
-    (0.707107, 1.414214)
+    (1.0, 2.0)
     """
     d, y_norm, root = _prepare(eigenvalues, y, epsilon)
     if y_norm <= root:
@@ -107,8 +107,8 @@ def guaranteed_rounds(eigenvalues, y, epsilon):
     Examples
     --------
     >>> from sklearn_selfdistill.theory import guaranteed_rounds
-    >>> guaranteed_rounds([2.0, 1.0], [3.0, 3.0], 0.5)
-    2.5
+    >>> guaranteed_rounds([2.0, 1.0], [3.0, 4.0], 0.5)
+    2.0
     """
     d, y_norm, root = _prepare(eigenvalues, y, epsilon)
     if d.min() <= 0 or y_norm <= root:
