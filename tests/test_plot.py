@@ -153,3 +153,80 @@ def test_distillation_curve_early_stopping_table(sine_data):
         DistillationCurveDisplay.from_estimator(model, X, y, early_stopping={"a": 1})
     with pytest.raises(ValueError, match="both X_test and y_test"):
         DistillationCurveDisplay.from_estimator(model, X, y, X_test=X)
+
+
+def test_displays_with_wrapper_classifier():
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, log_loss
+
+    from sklearn_selfdistill import SelfDistillationWrapper
+
+    X, y = load_iris(return_X_y=True)
+    X_train, X_test, y_train, y_test = X[::2], X[1::2], y[::2], y[1::2]
+    model = SelfDistillationWrapper(
+        LogisticRegression(C=0.5), n_rounds=2, random_state=0
+    ).fit(X_train, y_train)
+    disp = DistillationCurveDisplay.from_estimator(
+        model, X_train, y_train, X_test=X_test, y_test=y_test
+    )
+    assert_allclose(
+        disp.train_scores,
+        [accuracy_score(y_train, p) for p in model.staged_predict(X_train)],
+    )
+    assert_allclose(disp.train_scores, [r["train_score"] for r in model.history_])
+    assert disp.ax_.get_ylabel() == "accuracy"
+    # A probabilistic scorer goes through staged_predict_proba.
+    disp = DistillationCurveDisplay.from_estimator(
+        model, X_train, y_train, X_test=X_test, y_test=y_test, scoring="neg_log_loss"
+    )
+    expected = [-log_loss(y_test, p) for p in model.staged_predict_proba(X_test)]
+    assert_allclose(disp.test_scores, expected, rtol=1e-12)
+    assert len(set(np.round(expected, 12))) == 3  # the rounds do differ
+
+    coef = BasisCoefficientsDisplay.from_estimator(model, output=2, kind="lines")
+    assert_array_equal(coef.basis_coefficients, model.basis_coefficients_[:, :, 2])
+    assert "output 2" in coef.ax_.get_title()
+
+
+def test_basis_display_with_wrapper_kernel_ridge_closed_form():
+    from sklearn.kernel_ridge import KernelRidge
+
+    from sklearn_selfdistill import SelfDistillationWrapper
+
+    rng = np.random.RandomState(0)
+    X = rng.uniform(size=(30, 1))
+    y = np.sin(6 * X[:, 0]) + 0.1 * rng.randn(30)
+    model = SelfDistillationWrapper(
+        KernelRidge(alpha=0.1, kernel="rbf", gamma=10.0), n_rounds=2,
+        basis_kernel_params={"gamma": 10.0},
+    ).fit(X, y)
+    disp = BasisCoefficientsDisplay.from_estimator(model, kind="lines")
+    d = model.basis_eigenvalues_
+    assert_allclose(disp.eigenvalues, d)
+    for t, line in zip(disp.rounds, disp.artists_):
+        drawn = np.asarray(line.get_ydata(), dtype=float)[:8]
+        # The closed form (d / (d + alpha / n))^(t + 1) on the leading directions.
+        assert_allclose(drawn, ((d / (d + 0.1 / 30)) ** (t + 1))[:8], rtol=1e-6)
+
+
+def test_basis_display_classifier_by_class_label():
+    from sklearn.datasets import load_iris
+
+    from sklearn_selfdistill import SelfDistilledKernelRidgeClassifier
+
+    X, y = load_iris(return_X_y=True)
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    model = SelfDistilledKernelRidgeClassifier(
+        epsilon=0.3, n_rounds=1, on_collapse="ignore"
+    ).fit(X, names)
+    disp = BasisCoefficientsDisplay.from_estimator(model, output="virginica")
+    assert_array_equal(
+        disp.basis_coefficients,
+        model.basis_coefficients_[:, :, 2][disp.rounds],
+    )
+    assert "output virginica" in disp.ax_.get_title()
+    curve = DistillationCurveDisplay.from_estimator(model, X, names)
+    assert_allclose(
+        curve.train_scores, [np.mean(p == names) for p in model.staged_predict(X)]
+    )
