@@ -6,10 +6,17 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.gaussian_process.kernels import Kernel
 from sklearn.metrics.pairwise import PAIRWISE_KERNEL_FUNCTIONS
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._spectral import distill_path, eigh_gram, min_reachable_mse, report_collapse
+from ._lowrank import (
+    NumpyOps,
+    dense_spectrum,
+    nystroem_spectrum,
+    randomized_spectrum,
+)
+from ._spectral import distill_path, min_reachable_mse, report_collapse
 from .kernels import _kernel_name, _pairwise
 
 __all__ = ["SelfDistilledKernelRidge"]
@@ -57,6 +64,10 @@ class _BaseSelfDistilledKernel(BaseEstimator):
         "ground_truth_weight": [Interval(Real, 0, 1, closed="left")],
         "on_collapse": [StrOptions({"warn", "raise", "ignore"})],
         "store_eigenvectors": ["boolean"],
+        "eigen_solver": [StrOptions({"dense", "randomized", "nystroem"})],
+        "n_components": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "device": [str, None],
     }
 
     def _get_kernel(self, X, Y=None):
@@ -68,6 +79,54 @@ class _BaseSelfDistilledKernel(BaseEstimator):
             degree=self.degree,
             coef0=self.coef0,
             kernel_params=self.kernel_params,
+        )
+
+    def _spectrum(self, X, Y):
+        """Leading spectrum of the Gram matrix by the chosen solver and device."""
+        n = X.shape[0]
+        solver = getattr(self, "eigen_solver", "dense")
+        n_components = getattr(self, "n_components", None)
+        device = getattr(self, "device", None)
+        if solver != "dense" and n_components is None:
+            raise ValueError(
+                f"eigen_solver={solver!r} needs n_components, the number of "
+                "leading eigenpairs to keep (e.g. n_components=1000); the "
+                "directions not kept count as unfittable. Use "
+                "eigen_solver='dense' for the exact solution."
+            )
+        if solver != "dense" and n_components > n:
+            raise ValueError(
+                f"n_components={n_components} exceeds the number of training "
+                f"samples ({n}); choose n_components <= {n}."
+            )
+        if solver == "nystroem" and self.kernel == "precomputed":
+            raise ValueError(
+                "eigen_solver='nystroem' evaluates the kernel on landmarks and "
+                "cannot be used with kernel='precomputed'; use 'dense' or "
+                "'randomized'."
+            )
+        if solver == "nystroem" and self.store_eigenvectors:
+            raise ValueError(
+                "eigen_solver='nystroem' never forms the n_samples x n_components "
+                "eigenvectors; set store_eigenvectors=False or use "
+                "eigen_solver='randomized'."
+            )
+        if device is None:
+            ops = NumpyOps(self._get_kernel)
+        else:
+            from ._torch_backend import TorchOps
+
+            ops = TorchOps(
+                device, kernel=self.kernel, gamma=self.gamma, degree=self.degree,
+                coef0=self.coef0, kernel_params=self.kernel_params,
+            )
+        name = _kernel_name(self.kernel)
+        if solver == "dense":
+            return dense_spectrum(ops, X, Y, kernel_name=name)
+        rng = check_random_state(getattr(self, "random_state", None))
+        solve = randomized_spectrum if solver == "randomized" else nystroem_spectrum
+        return solve(
+            ops, X, Y, n_components=n_components, random_state=rng, kernel_name=name
         )
 
     def _validate_X(self, X, reset):
@@ -84,41 +143,57 @@ class _BaseSelfDistilledKernel(BaseEstimator):
                 "With kernel='precomputed', X must be the square Gram matrix of the "
                 f"training points; got shape {X.shape}."
             )
-        gram = self._get_kernel(X)
-        if np.shares_memory(gram, X):
-            # kernel="precomputed" hands back X itself: never modify the caller's
-            # matrix (neither here nor in the eigensolver below).
-            gram = gram / n  # G of eq. (16)
+        spectrum = self._spectrum(X, Y)
+        d, Z0 = spectrum.d, spectrum.Z0
+        m = d.shape[0]
+        # Directions outside the kept span (low-rank solvers) count as
+        # eigenvalue 0: one extra zero eigenvalue carries their energy.
+        low_rank = m < n
+        if low_rank:
+            d_run = np.append(d, 0.0)
+            Z_run = np.vstack([Z0, np.sqrt(spectrum.residual)[None, :]])
         else:
-            gram /= n  # G of eq. (16)
-        d, U = eigh_gram(gram, kernel_name=_kernel_name(self.kernel), overwrite=True)
-        del gram
-        Z0 = U.T @ Y  # z_0 = V y_0 for every output
+            d_run, Z_run = d, Z0
 
         n_stages = self.n_rounds + 1
         c = np.empty((n_stages, n_outputs))
-        B = np.empty((n_stages, n, n_outputs))
+        B_run = np.empty((n_stages, d_run.shape[0], n_outputs))
         collapsed = np.empty((n_stages, n_outputs), dtype=bool)
         floor = np.empty(n_outputs)
         for q in range(n_outputs):
-            floor[q] = min_reachable_mse(d, Z0[:, q])
-            c[:, q], B[:, :, q], collapsed[:, q] = distill_path(
-                d, Z0[:, q], epsilon[q], self.n_rounds,
-                ground_truth_weight=self.ground_truth_weight,
-            )
+            floor[q] = min_reachable_mse(d_run, Z_run[:, q], n_samples=n)
+            try:
+                c[:, q], B_run[:, :, q], collapsed[:, q] = distill_path(
+                    d_run, Z_run[:, q], epsilon[q], self.n_rounds,
+                    ground_truth_weight=self.ground_truth_weight, n_samples=n,
+                )
+            except ValueError as exc:
+                if not low_rank:
+                    raise
+                raise ValueError(
+                    f"{exc} With eigen_solver={self.eigen_solver!r} and "
+                    f"n_components={m}, the part of y outside the {m} kept "
+                    "directions counts as unfittable (eigenvalue 0): increase "
+                    "n_components or epsilon, or use eigen_solver='dense'."
+                ) from exc
+        B = B_run[:, :m]
 
         # Round-t dual coefficients U ((B_t / d) z_0) / K (Sec. 2 of MATH.md);
-        # directions with d = 0 contribute nothing.
+        # directions with d = 0 contribute nothing. The solver maps them onto
+        # X_fit_ (the training points, or the Nystroem landmarks).
         inv_d = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
-        scaled = B * (inv_d[None, :, None] * Z0[None, :, :]) / n
-        self._staged_dual_coef = np.einsum("ij,tjq->tiq", U, scaled)
-        residual = (1.0 - B) * Z0[None, :, :]
+        self._staged_dual_coef = spectrum.dual_coef(
+            B * (inv_d[None, :, None] * Z0[None, :, :])
+        )
+        residual = (1.0 - B_run) * Z_run[None, :, :]
         train_mse = np.einsum("tiq,tiq->tq", residual, residual) / n
+        self.X_fit_ = spectrum.X_fit
 
         self.eigenvalues_ = d
         positive = d > 0
         self.condition_number_ = (
-            float(d[0] / d[positive][-1]) if positive.all() and n else np.inf
+            float(d[0] / d[positive][-1])
+            if positive.all() and n and not low_rank else np.inf
         )
         self.min_reachable_mse_ = floor
         self.c_ = c
@@ -135,7 +210,7 @@ class _BaseSelfDistilledKernel(BaseEstimator):
             ]
         )
         if self.store_eigenvectors:
-            self.eigenvectors_ = U
+            self.eigenvectors_ = spectrum.ops.to_numpy(spectrum.U)
         elif hasattr(self, "eigenvectors_"):
             del self.eigenvectors_
         return collapsed
@@ -228,25 +303,62 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
     store_eigenvectors : bool, default=False
         Keep the eigenvectors of the Gram matrix in ``eigenvectors_``
         (n_samples x n_samples floats).
+    eigen_solver : {"dense", "randomized", "nystroem"}, default="dense"
+        How the spectrum of :math:`G` is computed. ``"dense"``: the exact
+        eigendecomposition (LAPACK ``syevr`` in place: memory about two
+        n_samples x n_samples float64 arrays, the Gram matrix and its
+        eigenvectors). The low-rank solvers keep only the ``n_components``
+        leading eigenpairs and change the model: the directions not kept count
+        as eigenvalue 0, i.e. unfittable, so the part of ``y`` outside the kept
+        span adds to the smallest reachable training MSE and an ``epsilon``
+        below it raises a ``ValueError``. Self-distillation shrinks the
+        small-eigenvalue directions first (Prop. 5), which makes this the
+        natural truncation. ``"randomized"``: the leading eigenpairs of the
+        exact Gram matrix by a randomized range finder (it still forms the
+        n_samples x n_samples matrix). ``"nystroem"``: ``n_components``
+        landmarks drawn from the training points; the kernel between the
+        points and the landmarks is streamed in chunks into an
+        n_components x n_components matrix (memory independent of
+        n_samples), the model is exact self-distillation with the Nystroem
+        kernel, and ``X_fit_`` holds the landmarks, so prediction costs
+        ``n_components`` kernel evaluations per point. A low-rank solver is
+        never chosen silently.
+    n_components : int, default=None
+        Number of leading eigenpairs kept by the low-rank solvers, at most
+        n_samples; required by them, ignored by ``"dense"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the test matrix of ``"randomized"`` and the landmarks of
+        ``"nystroem"``; pass an int for reproducible fits.
+    device : str, default=None
+        ``None`` computes with numpy and LAPACK. A torch device such as
+        ``"cuda"``, ``"cuda:1"`` or ``"cpu"`` (PyTorch installed) computes the
+        Gram matrix, its eigendecomposition and the dual coefficients there in
+        float64; the root-finding runs on the host on the eigenvalues, and the
+        fitted attributes are numpy arrays. ``"cuda"`` without a usable GPU
+        raises a ``ValueError``.
 
     Attributes
     ----------
-    dual_coef_ : ndarray of shape (n_samples,) or (n_samples, n_targets)
+    dual_coef_ : ndarray of shape (n_fit,) or (n_fit, n_targets)
         Coefficients of the final round: ``predict(X) = kernel(X, X_fit_) @
-        dual_coef_``.
-    X_fit_ : ndarray of shape (n_samples, n_features)
-        Training data (the Gram matrix with ``kernel="precomputed"``).
-    eigenvalues_ : ndarray of shape (n_samples,)
+        dual_coef_``. ``n_fit`` is n_samples, or n_components with
+        ``eigen_solver="nystroem"``.
+    X_fit_ : ndarray of shape (n_fit, n_features)
+        Training data (the Gram matrix with ``kernel="precomputed"``); the
+        landmarks with ``eigen_solver="nystroem"``.
+    eigenvalues_ : ndarray of shape (n_eigen,)
         Eigenvalues of :math:`G` = kernel(X, X) / n_samples in descending
         order; the numerical null space (eigenvalues at or below
-        ``n_samples * finfo(float64).eps * max``) is exactly 0.
-    eigenvectors_ : ndarray of shape (n_samples, n_samples)
-        Matching eigenvectors as columns; only with ``store_eigenvectors=True``.
+        ``n_samples * finfo(float64).eps * max``) is exactly 0. ``n_eigen`` is
+        n_samples, or ``n_components`` with a low-rank ``eigen_solver``.
+    eigenvectors_ : ndarray of shape (n_samples, n_eigen)
+        Matching eigenvectors as columns; only with ``store_eigenvectors=True``
+        (not available with ``eigen_solver="nystroem"``).
     c_ : ndarray of shape (n_rounds + 1,) or (n_rounds + 1, n_targets)
         Multiplier :math:`c_t` of each round (eq. (18), (21)); ``inf`` for a
         collapsed round.
-    basis_coefficients_ : ndarray of shape (n_rounds + 1, n_samples) or \
-            (n_rounds + 1, n_samples, n_targets)
+    basis_coefficients_ : ndarray of shape (n_rounds + 1, n_eigen) or \
+            (n_rounds + 1, n_eigen, n_targets)
         Row ``t`` is the diagonal of :math:`B_t` (eq. (46)) in the order of
         ``eigenvalues_``; zeros for a collapsed round.
     collapsed_ : ndarray of bool of shape (n_rounds + 1,) or (n_rounds + 1, n_targets)
@@ -263,7 +375,8 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
         :math:`(\|y_0\| / \sqrt{K\epsilon} - 1) / \kappa`, with the corrected
         :math:`\sqrt{K\epsilon}`; 0 when :math:`\kappa` is infinite.
     condition_number_ : float
-        :math:`\kappa = d_{max} / d_{min}`; ``inf`` with a null space.
+        :math:`\kappa = d_{max} / d_{min}`; ``inf`` with a null space or
+        with fewer than n_samples eigenpairs kept.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -291,6 +404,15 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
 
     With ``ground_truth_weight > 0`` collapse is still absorbing: once a
     round's solution is zero the process stops and later rounds are zero too.
+
+    Every computation runs in float64, float32 input included. In float32 the
+    small end of the spectrum is lost to round-off (relative accuracy about
+    1e-7 of the largest eigenvalue), and the root of eq. (21) then becomes
+    inaccurate once ``epsilon`` falls to the training error carried by those
+    directions; measured on standardised data, root-finding fails for
+    ``epsilon`` below about 5% of ``mean(y**2)``. float32 would halve the
+    memory of the dense solver; the low-rank solvers
+    (``eigen_solver="nystroem"``) are the way to large n_samples instead.
 
     References
     ----------
@@ -334,6 +456,10 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
         ground_truth_weight=0.0,
         on_collapse="warn",
         store_eigenvectors=False,
+        eigen_solver="dense",
+        n_components=None,
+        random_state=None,
+        device=None,
     ):
         self.epsilon = epsilon
         self.n_rounds = n_rounds
@@ -346,6 +472,10 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
         self.ground_truth_weight = ground_truth_weight
         self.on_collapse = on_collapse
         self.store_eigenvectors = store_eigenvectors
+        self.eigen_solver = eigen_solver
+        self.n_components = n_components
+        self.random_state = random_state
+        self.device = device
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -396,7 +526,6 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
         Yn = (Y - self._y_mean) / self._y_std
 
         collapsed = self._fit_targets(X, Yn, epsilon)
-        self.X_fit_ = X
         self._train_mse = self._train_mse * self._y_std**2
 
         squeeze = (lambda a: a[..., 0]) if single_output else (lambda a: a)

@@ -21,6 +21,7 @@ from .exceptions import SelfDistillationCollapseError, SelfDistillationCollapseW
 __all__ = [
     "null_space_threshold",
     "eigh_gram",
+    "clean_spectrum",
     "solve_multiplier",
     "distill_path",
 ]
@@ -83,6 +84,24 @@ def eigh_gram(gram, *, kernel_name="kernel", overwrite=False, eigenvectors=True)
     d = d[::-1].copy()
     if U is not None:
         U = U[:, ::-1]
+    return clean_spectrum(d, n, kernel_name=kernel_name), U
+
+
+def clean_spectrum(d, n_samples, *, kernel_name="kernel"):
+    """Check a descending spectrum for definiteness and zero its null space.
+
+    Shared by the exact and the low-rank eigensolvers: ``d`` may hold only the
+    leading eigenvalues of a Gram matrix of ``n_samples`` points, and the
+    null-space threshold of :func:`null_space_threshold` uses ``n_samples``.
+    Modifies ``d`` in place and returns it.
+
+    Raises
+    ------
+    ValueError
+        If ``d`` has a negative eigenvalue below ``-1e-8 * max|d|``.
+    """
+    if d.shape[0] == 0:
+        return d
     scale = max(abs(d[0]), abs(d[-1]))
     if scale > 0 and d[-1] < -PSD_TOLERANCE * scale:
         raise ValueError(
@@ -92,8 +111,8 @@ def eigh_gram(gram, *, kernel_name="kernel", overwrite=False, eigenvectors=True)
             "semi-definite kernel. Use e.g. 'rbf', 'laplacian', 'linear', "
             "'poly' or 'green_spline'."
         )
-    d[d <= null_space_threshold(d[0], n)] = 0.0
-    return d, U
+    d[d <= null_space_threshold(d[0], n_samples)] = 0.0
+    return d
 
 
 def _mse_in_log_c(u, d_scaled, z2, n, epsilon):
@@ -103,7 +122,7 @@ def _mse_in_log_c(u, d_scaled, z2, n, epsilon):
     return float(np.dot(z2, shrink * shrink)) / n - epsilon
 
 
-def solve_multiplier(d, z, epsilon):
+def solve_multiplier(d, z, epsilon, *, n_samples=None):
     """Root ``c > 0`` of eq. (21): the training MSE of one round equals epsilon.
 
     Solves ``(1/K) sum_k (z_k c / (c + d_k))^2 = epsilon`` by Brent's method in
@@ -121,13 +140,17 @@ def solve_multiplier(d, z, epsilon):
     epsilon : float
         Training mean-squared-error tolerance, with
         ``null-space energy / K < epsilon < mean(y^2)``.
+    n_samples : int, default=None
+        ``K``, the number of training points; ``None`` means ``len(d)``. A
+        low-rank spectrum passes its kept eigenvalues plus one zero eigenvalue
+        carrying the energy of ``y`` outside the kept span.
 
     Returns
     -------
     c : float
         The multiplier.
     """
-    n = d.shape[0]
+    n = d.shape[0] if n_samples is None else n_samples
     d_max = d[0]
     d_scaled = d / d_max
     z2 = z * z
@@ -174,13 +197,14 @@ def solve_multiplier(d, z, epsilon):
     return math.exp(u) * d_max
 
 
-def min_reachable_mse(d, z):
+def min_reachable_mse(d, z, *, n_samples=None):
     """Smallest training MSE any function in the space reaches: null energy / K."""
-    n = d.shape[0]
+    n = d.shape[0] if n_samples is None else n_samples
     return float(np.dot(z[d == 0], z[d == 0])) / n if n else 0.0
 
 
-def distill_path(d, z0, epsilon, n_rounds, *, ground_truth_weight=0.0):
+def distill_path(d, z0, epsilon, n_rounds, *, ground_truth_weight=0.0,
+                 n_samples=None):
     """Multipliers and shrink factors of every round, for one output.
 
     Implements the recursion of Sec. 3.2 in the eigenbasis (eq. 30-35, 46) with
@@ -203,6 +227,8 @@ def distill_path(d, z0, epsilon, n_rounds, *, ground_truth_weight=0.0):
         Number of self-distillation rounds after round 0.
     ground_truth_weight : float, default=0.0
         Weight ``w`` of the labels in every round's targets.
+    n_samples : int, default=None
+        ``K``; ``None`` means ``len(d)`` (see :func:`solve_multiplier`).
 
     Returns
     -------
@@ -215,12 +241,12 @@ def distill_path(d, z0, epsilon, n_rounds, *, ground_truth_weight=0.0):
     ValueError
         If epsilon is below the smallest reachable training MSE.
     """
-    n = d.shape[0]
+    n = d.shape[0] if n_samples is None else n_samples
     w = ground_truth_weight
     c = np.full(n_rounds + 1, np.inf)
-    B = np.zeros((n_rounds + 1, n))
+    B = np.zeros((n_rounds + 1, d.shape[0]))
     collapsed = np.ones(n_rounds + 1, dtype=bool)
-    floor = min_reachable_mse(d, z0)
+    floor = min_reachable_mse(d, z0, n_samples=n)
     if float(np.dot(z0, z0)) / n > epsilon and floor >= epsilon:
         raise ValueError(
             f"epsilon={epsilon:.6g} is below the smallest training mean squared "
@@ -229,12 +255,12 @@ def distill_path(d, z0, epsilon, n_rounds, *, ground_truth_weight=0.0):
             "inputs with different targets or points where the kernel vanishes). "
             f"Choose epsilon > {floor:.6g}."
         )
-    gamma = np.ones(n)
+    gamma = np.ones(d.shape[0])
     for t in range(n_rounds + 1):
         z_t = gamma * z0
         if float(np.dot(z_t, z_t)) / n <= epsilon:
             break
-        c_t = solve_multiplier(d, z_t, epsilon)
+        c_t = solve_multiplier(d, z_t, epsilon, n_samples=n)
         A_t = d / (c_t + d)
         c[t] = c_t
         B[t] = A_t * gamma
