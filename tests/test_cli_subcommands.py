@@ -82,3 +82,59 @@ def test_sparsity_subcommand_prints_table_and_writes_figure(tmp_path, capsys):
     assert "grows with epsilon" in out or "shrinks with epsilon" in out
     with open(os.path.join(tmp_path, "sparsity.png"), "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_nets_subcommand_matches_the_wrapper(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("skorch")
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    from sklearn_selfdistill import SelfDistillationWrapper
+    from sklearn_selfdistill.nets import DistillNetClassifier, MLPModule
+
+    rc = main(["nets", "--rounds", "1", "--epochs", "3", "--repeats", "2",
+               "--train-size", "200", "--label-noise", "0", "--loss",
+               "cross_entropy", "--out", str(tmp_path)])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "[SelfDistillationWrapper] round 1" in out  # progress while training
+    rec = np.loadtxt(tmp_path / "nets_digits_mlp_cross_entropy.csv", delimiter=",",
+                     skiprows=1)
+    assert rec.shape == (4, 6)
+    assert_allclose(rec[:, :2], [[0, 0], [0, 1], [1, 0], [1, 1]])
+    assert (tmp_path / "nets_digits_mlp_cross_entropy.png").exists()
+
+    # The same protocol by hand: same split, nets and seeds.
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16.0).astype(np.float32)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, train_size=200, stratify=y,
+                                              random_state=0)
+    torch.set_num_threads(1)
+    for repeat in range(2):
+        net = DistillNetClassifier(module=MLPModule, loss="cross_entropy", lr=0.01,
+                                   max_epochs=3, batch_size=128, device="cpu",
+                                   module__hidden_units=(128,))
+        model = SelfDistillationWrapper(net, n_rounds=1, basis_kernel=None,
+                                        random_state=repeat).fit(X_tr, y_tr)
+        test_acc = [np.mean(p == y_te) for p in model.staged_predict(X_te)]
+        train_acc = [np.mean(p == y_tr) for p in model.staged_predict(X_tr)]
+        assert_allclose(rec[2 * repeat:2 * repeat + 2, 3], test_acc, atol=1e-6)
+        assert_allclose(rec[2 * repeat:2 * repeat + 2, 2], train_acc, atol=1e-6)
+    mean_test = rec[:, 3].reshape(2, 2).mean(axis=0)
+    assert f"{mean_test[1]:.4f} +- " in out
+
+
+def test_nets_without_network_points_to_digits(tmp_path, capsys, monkeypatch):
+    torchvision = pytest.importorskip("torchvision")
+    pytest.importorskip("skorch")
+
+    def offline(*args, **kwargs):
+        raise OSError("[Errno -2] Name or service not known")
+
+    monkeypatch.setattr(torchvision.datasets, "CIFAR10", offline)
+    rc = main(["nets", "--dataset", "cifar10", "--data-dir", str(tmp_path)])
+    assert rc == 2
+    out = capsys.readouterr().out
+    assert "could not download CIFAR-10" in out
+    assert "Use --dataset digits, which works offline" in out
