@@ -53,7 +53,7 @@ def _select_output(coef, estimator, output):
 
 
 class BasisCoefficientsDisplay:
-    """Diagonal of :math:`B_t` per round over the eigen-index (the paper's Fig. 3).
+    """Diagonal of :math:`B_t` per round over the eigen-index (paper's Figure 3).
 
     Entry ``k`` of round ``t`` is the coefficient of the ``k``-th eigen-direction
     of the Gram matrix (descending eigenvalue) in the round-``t`` solution,
@@ -339,7 +339,7 @@ def _early_stopping_columns(table):
 
 
 class DistillationCurveDisplay:
-    """Score per self-distillation round (the paper's Fig. 4, 5 and 6).
+    """Score per self-distillation round (the paper's Figures 4, 5 and 6).
 
     The training score is measured against the ORIGINAL labels, so it falls as
     the rounds amplify the regularisation; the held-out score first rises and
