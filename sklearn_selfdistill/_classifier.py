@@ -89,6 +89,20 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
         or nothing. ``collapsed_`` records it in every case.
     store_eigenvectors : bool, default=False
         Keep the eigenvectors of the Gram matrix in ``eigenvectors_``.
+    eigen_solver : {"dense", "randomized", "nystroem"}, default="dense"
+        How the spectrum of the Gram matrix is computed: exactly, or only its
+        ``n_components`` leading eigenpairs by a randomized range finder or by
+        Nystroem landmarks (then ``X_fit_`` holds the landmarks). The
+        directions not kept count as eigenvalue 0 (unfittable); see
+        :class:`SelfDistilledKernelRidge`.
+    n_components : int, default=None
+        Number of leading eigenpairs kept by the low-rank solvers, at most
+        n_samples; required by them, ignored by ``"dense"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the randomized range finder and the Nystroem landmarks.
+    device : str, default=None
+        ``None`` computes with numpy; a torch device (``"cuda"``, ``"cpu"``)
+        computes the Gram matrix and its eigendecomposition there in float64.
 
     Attributes
     ----------
@@ -97,8 +111,9 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
     dual_coef_ : ndarray of shape (n_samples,) or (n_samples, n_classes)
         Coefficients of the final round: ``decision_function(X) =
         kernel(X, X_fit_) @ dual_coef_``; 1-D for two classes.
-    X_fit_ : ndarray of shape (n_samples, n_features)
-        Training data (the Gram matrix with ``kernel="precomputed"``).
+    X_fit_ : ndarray of shape (n_fit, n_features)
+        Training data (the Gram matrix with ``kernel="precomputed"``); the
+        ``n_components`` landmarks with ``eigen_solver="nystroem"``.
     eigenvalues_ : ndarray of shape (n_samples,)
         Eigenvalues of :math:`G` = kernel(X, X) / n_samples, descending, with
         the numerical null space set to 0.
@@ -180,6 +195,10 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
         ground_truth_weight=0.0,
         on_collapse="warn",
         store_eigenvectors=False,
+        eigen_solver="dense",
+        n_components=None,
+        random_state=None,
+        device=None,
     ):
         self.epsilon = epsilon
         self.n_rounds = n_rounds
@@ -191,6 +210,10 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
         self.ground_truth_weight = ground_truth_weight
         self.on_collapse = on_collapse
         self.store_eigenvectors = store_eigenvectors
+        self.eigen_solver = eigen_solver
+        self.n_components = n_components
+        self.random_state = random_state
+        self.device = device
 
     # The shared constraints of the parameters this class takes.
     _parameter_constraints: dict = _shared_constraints(__init__)
@@ -236,7 +259,6 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
         self.classes_ = classes
         epsilon = _check_epsilon(self.epsilon, Y.shape[1])
         collapsed = self._fit_targets(X, Y, epsilon)
-        self.X_fit_ = X
 
         binary = Y.shape[1] == 1
         squeeze = (lambda a: a[..., 0]) if binary else (lambda a: a)

@@ -214,3 +214,27 @@ def test_dense_ignores_n_components():
     X, y, X_test = _data()
     assert_allclose(_fit(X, y, n_components=5).predict(X_test),
                     _fit(X, y).predict(X_test), rtol=0, atol=0)
+
+
+def test_classifier_takes_the_low_rank_solvers():
+    from sklearn.datasets import load_iris
+
+    from sklearn_selfdistill import SelfDistilledKernelRidgeClassifier
+
+    X, y = load_iris(return_X_y=True)
+    params = dict(epsilon=0.3, n_rounds=2, gamma=0.5, on_collapse="ignore")
+    dense = SelfDistilledKernelRidgeClassifier(**params).fit(X, y)
+    full = SelfDistilledKernelRidgeClassifier(
+        eigen_solver="randomized", n_components=150, random_state=0, **params
+    ).fit(X, y)
+    assert_allclose(full.decision_function(X), dense.decision_function(X),
+                    atol=1e-8)
+    nys = SelfDistilledKernelRidgeClassifier(
+        eigen_solver="nystroem", n_components=40, random_state=0, **params
+    ).fit(X, y)
+    assert nys.X_fit_.shape == (40, 4)
+    assert nys.dual_coef_.shape == (40, 3)
+    assert_allclose(nys.decision_function(X),
+                    rbf_kernel(X, nys.X_fit_, gamma=0.5) @ nys.dual_coef_,
+                    atol=1e-12)
+    assert np.mean(nys.predict(X) == dense.predict(X)) > 0.9
