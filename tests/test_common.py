@@ -9,10 +9,8 @@ from sklearn_selfdistill import SelfDistilledKernelRidge
 @parametrize_with_checks(
     [
         SelfDistilledKernelRidge(),
-        SelfDistilledKernelRidge(normalize_y=True),
-        SelfDistilledKernelRidge(n_rounds=0),
-        SelfDistilledKernelRidge(ground_truth_weight=0.5, n_rounds=3),
-        SelfDistilledKernelRidge(kernel="laplacian", epsilon=0.05),
+        SelfDistilledKernelRidge(normalize_y=True, ground_truth_weight=0.5, n_rounds=3),
+        SelfDistilledKernelRidge(kernel="laplacian", epsilon=0.05, n_rounds=0),
         SelfDistilledKernelRidge(kernel=RBF(2.0) + WhiteKernel(0.1), normalize_y=True),
     ]
 )
