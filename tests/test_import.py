@@ -1,9 +1,10 @@
 """Everything of the kernel estimator works without torch installed.
 
-torch is made unimportable in a fresh interpreter by a finder at the front of
-``sys.meta_path``. (``sys.modules["torch"] = None`` is not usable here: SciPy's
-array-API helpers take any ``"torch"`` entry of ``sys.modules`` for the real
-module and fail on ``None`` while ``scipy.stats`` is imported.)
+torch is made unimportable in a fresh interpreter, in two ways: a finder at
+the front of ``sys.meta_path`` that refuses torch, torchvision and skorch, and
+``sys.modules["torch"] = None``. The second needs ``scipy.stats`` imported
+first: SciPy's array-API helpers take any ``"torch"`` entry of ``sys.modules``
+for the real module and fail on ``None`` while ``scipy.stats`` is imported.
 """
 
 import os
@@ -11,19 +12,36 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 import sklearn_selfdistill
+
+BLOCKERS = {
+    "meta_path": textwrap.dedent(
+        """
+        import sys
+
+        class NoTorch:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("torch", "torchvision", "skorch"):
+                    raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+                return None
+
+        sys.meta_path.insert(0, NoTorch())
+        """
+    ),
+    "sys_modules_none": textwrap.dedent(
+        """
+        import sys
+        import scipy.stats  # noqa: F401  (see the module docstring)
+
+        sys.modules["torch"] = None
+        """
+    ),
+}
 
 SCRIPT = textwrap.dedent(
     """
-    import sys
-
-    class NoTorch:
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in ("torch", "torchvision", "skorch"):
-                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-            return None
-
-    sys.meta_path.insert(0, NoTorch())
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -62,12 +80,14 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_works_without_torch(tmp_path):
+@pytest.mark.parametrize("blocker", list(BLOCKERS))
+def test_works_without_torch(tmp_path, blocker):
     root = os.path.dirname(os.path.dirname(sklearn_selfdistill.__file__))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [root, *filter(None, [os.environ.get("PYTHONPATH")])])}
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True,
+        [sys.executable, "-c", BLOCKERS[blocker] + SCRIPT],
+        capture_output=True, text=True,
         cwd=tmp_path, env=env, timeout=300,
     )
     assert result.returncode == 0, result.stderr

@@ -17,7 +17,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy import linalg
 from scipy.optimize import brentq
 from sklearn.base import clone
-from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+from sklearn.gaussian_process.kernels import RBF, WhiteKernel
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.linear_model import Ridge
 from sklearn.metrics.pairwise import pairwise_kernels
@@ -467,7 +467,8 @@ def test_collapse_raise():
     X, y, eps = _collapse_problem()
     model = SelfDistilledKernelRidge(epsilon=eps, n_rounds=8, gamma=GAMMA,
                                      on_collapse="raise")
-    with pytest.raises(SelfDistillationCollapseError, match=r"collapsed .* at round \d"):
+    match = r"collapsed .* at round \d"
+    with pytest.raises(SelfDistillationCollapseError, match=match):
         model.fit(X, y)
     assert issubclass(SelfDistillationCollapseError, ValueError)
 
@@ -586,7 +587,8 @@ def test_non_psd_kernel_raises_naming_it():
     rng = np.random.RandomState(11)
     X = rng.randn(30, 3)
     y = rng.randn(30)
-    with pytest.raises(ValueError, match=r"kernel='sigmoid' is not positive semi-definite"):
+    match = r"kernel='sigmoid' is not positive semi-definite"
+    with pytest.raises(ValueError, match=match):
         SelfDistilledKernelRidge(kernel="sigmoid", gamma=1.0, coef0=1.0).fit(X, y)
 
 
@@ -665,6 +667,14 @@ def test_precomputed_must_be_square():
 def test_bad_input_uses_sklearn_messages(X, match):
     with pytest.raises(ValueError, match=match):
         SelfDistilledKernelRidge().fit(X, np.ones(X.shape[0]))
+
+
+def test_bad_targets_use_sklearn_messages():
+    X = np.random.RandomState(0).randn(5, 2)
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        SelfDistilledKernelRidge().fit(X, [0.0, 1.0, np.nan, 1.0, 0.0])
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        SelfDistilledKernelRidge().fit(X, np.ones(4))
 
 
 def test_predict_wrong_number_of_features():

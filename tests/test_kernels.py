@@ -61,7 +61,8 @@ def test_green_spline_is_piecewise_cubic_with_unit_jump():
 def test_green_spline_errors():
     with pytest.raises(ValueError, match="one feature in .* X has 2 features"):
         green_spline_kernel(np.zeros((3, 2)))
-    with pytest.raises(ValueError, match=r"defined on \[0, 1\]; X has values in \[-0\.1, 0\.5\]"):
+    match = r"defined on \[0, 1\]; X has values in \[-0\.1, 0\.5\]"
+    with pytest.raises(ValueError, match=match):
         green_spline_kernel(np.array([[-0.1], [0.5]]))
     with pytest.raises(ValueError, match=r"Y has values in \[0\.5, 1\.5\]"):
         green_spline_kernel(np.array([[0.1]]), np.array([[0.5], [1.5]]))

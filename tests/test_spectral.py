@@ -72,7 +72,8 @@ def test_round_off_negative_eigenvalues_are_zero_but_indefinite_raises():
     G = np.diag([1.0, 0.3, -1e-12])
     d, _ = eigh_gram(G, kernel_name="mine")
     assert_array_equal(d, [1.0, 0.3, 0.0])
-    with pytest.raises(ValueError, match=r"kernel='mine' is not positive semi-definite"):
+    match = r"kernel='mine' is not positive semi-definite"
+    with pytest.raises(ValueError, match=match):
         eigh_gram(np.diag([1.0, 0.3, -1e-6]), kernel_name="mine")
 
 
