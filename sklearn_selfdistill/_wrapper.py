@@ -83,6 +83,10 @@ def _copy_net(net):
     return type(net)(**new)
 
 
+def _silent(*args, **kwargs):
+    """A print that prints nothing."""
+
+
 def _reset_parameters(module):
     """Fresh random initialisation of every submodule that knows how."""
     for sub in module.modules():
@@ -574,6 +578,10 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
             # A history passed at construction (e.g. skorch's DistributedHistory).
             model.history_ = est.history_
         updates = {"verbose": 1 if self.verbose >= 2 else 0}
+        if self.verbose < 2 and "callbacks__print_log__sink" in vars(model):
+            # skorch's PrintLog prints whatever the verbosity when its sink is
+            # not print (AccelerateMixin sets accelerator.print).
+            updates["callbacks__print_log__sink"] = _silent
         split = getattr(model, "train_split", None)
         if (
             seed is not None
