@@ -14,6 +14,7 @@ from sklearn.base import (
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Interval
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -84,10 +85,11 @@ _NOTES = r"""
 class _FixedResponse(BaseEstimator):
     """Answer a scorer with responses computed beforehand (input ignored)."""
 
-    def __init__(self, *, predictions=None, scores=None, classes=None,
-                 estimator_type="regressor"):
+    def __init__(self, *, predictions=None, scores=None, probabilities=None,
+                 classes=None, estimator_type="regressor"):
         self.predictions = predictions
         self.scores = scores
+        self.probabilities = probabilities
         self.classes = classes
         self.estimator_type = estimator_type
 
@@ -98,8 +100,13 @@ class _FixedResponse(BaseEstimator):
     def predict(self, X):
         return self.predictions
 
+    @available_if(lambda self: self.scores is not None)
     def decision_function(self, X):
         return self.scores
+
+    @available_if(lambda self: self.probabilities is not None)
+    def predict_proba(self, X):
+        return self.probabilities
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -490,7 +497,7 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
 
     Notes
     -----
-    """ + _NOTES + r"""
+    NOTES_PLACEHOLDER
     An infeasible or collapsed grid point gets the worst score (``-inf``) and
     the fit warns once; if every point is, fit raises a ValueError.
 
@@ -733,7 +740,7 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
 
     Notes
     -----
-    """ + _NOTES + r"""
+    NOTES_PLACEHOLDER
     For classification the smoother acts on every coded column with that
     column's own multipliers, and ``loo_errors_`` averages the columns.
 
@@ -918,3 +925,9 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
         check_is_fitted(self, "best_estimator_")
         X = self._validate_X(X, reset=False)
         yield from self.best_estimator_.staged_predict(X)
+
+
+# The derivation is shared by both classes' Notes.
+for _cls in (SelfDistilledKernelRidgeCV, SelfDistilledKernelRidgeClassifierCV):
+    _cls.__doc__ = _cls.__doc__.replace("    NOTES_PLACEHOLDER\n", _NOTES.lstrip("\n"))
+del _cls
