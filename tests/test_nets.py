@@ -11,8 +11,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("skorch")
 
 from sklearn_selfdistill.nets import (  # noqa: E402
-    CIFARResNet,
     CIFARVGG,
+    CIFARResNet,
     DistillNetClassifier,
     DistillNetRegressor,
     MLPModule,
