@@ -60,7 +60,7 @@ def full_pass_loss(net, dataset):
     if isinstance(dataset, tuple):
         dataset = net.get_dataset(*dataset)
     accelerator = getattr(net, "accelerator", None)
-    total = torch.zeros((), dtype=torch.float64)
+    total = None  # accumulated on the compute device: no per-batch sync
     count = 0
     for batch in net.get_iterator(dataset, training=False):
         Xi, yi = unpack_data(batch)
@@ -70,7 +70,7 @@ def full_pass_loss(net, dataset):
         if accelerator is not None:
             yi = accelerator.gather_for_metrics(yi)
         batch_sum, n = _batch_losses(net, y_pred, yi, X=Xi)
-        total = total + batch_sum.to("cpu")
+        total = batch_sum if total is None else total + batch_sum
         count += n
     if count == 0:
         raise ValueError("full_pass_loss got an empty dataset.")
