@@ -18,8 +18,8 @@ unfittable), and a linear map from the eigenbasis to dual coefficients on
 * ``"nystroem"``: ``m`` landmarks ``L`` drawn without replacement, the
   features ``Phi = kernel(X, L) R`` with ``R = kernel(L, L)^{-1/2}``
   (pseudo-inverse), and the eigendecomposition ``W S W^T`` of the ``m x m``
-  matrix ``Phi^T Phi / K``, streamed over chunks of rows so that memory does
-  not grow with ``K``. The eigenvectors of ``Phi Phi^T / K`` are
+  matrix ``Phi^T Phi / K``, streamed over chunks of rows (a ``syrk`` update
+  per chunk) so that memory does not grow with ``K``. The eigenvectors of ``Phi Phi^T / K`` are
   ``Phi W S^{-1/2} / sqrt(K)`` with eigenvalues ``S``; they are never formed.
   The model is exact self-distillation with the kernel
   ``phi(x) . phi(x')``, and its dual coefficients live on the landmarks:
@@ -34,11 +34,13 @@ import math
 
 import numpy as np
 from scipy import linalg
+from scipy.linalg import blas
 
 from ._spectral import clean_spectrum
 
 #: Rows of one chunk times n_components kept at most this many floats (64 MiB).
 _CHUNK_FLOATS = 2**23
+
 
 
 class NumpyOps:
@@ -78,6 +80,18 @@ class NumpyOps:
     def qr(self, M):
         return linalg.qr(M, mode="economic", overwrite_a=True, check_finite=False)[0]
 
+    def add_gram(self, M, A):
+        """``M + A^T A`` in the upper triangle of the Fortran-ordered ``M``."""
+        if not M.flags.f_contiguous:
+            M = np.asfortranarray(M)
+        # A.T is Fortran-ordered for a C-ordered A: no copy.
+        return blas.dsyrk(1.0, A.T, beta=1.0, c=M, trans=0, lower=0,
+                          overwrite_c=1)
+
+    def symmetrize_upper(self, M):
+        upper = np.triu(M)
+        return upper + np.triu(M, 1).T
+
     def standard_normal(self, rng, shape):
         return rng.standard_normal(shape)
 
@@ -105,8 +119,11 @@ class Spectrum:
     def dual_coef(self, scaled):
         """``dual_map @ scaled[t]`` for every round, as numpy (T, n_fit, Q)."""
         ops = self.ops
-        out = ops.to_numpy(self.dual_map @ ops.asarray(scaled * self.dual_scale))
-        return np.ascontiguousarray(out)
+        T, m, Q = scaled.shape
+        # One matrix product for every round and output.
+        flat = np.ascontiguousarray(scaled.transpose(1, 0, 2)).reshape(m, T * Q)
+        out = ops.to_numpy(self.dual_map @ ops.asarray(flat * self.dual_scale))
+        return np.ascontiguousarray(out.reshape(-1, T, Q).transpose(1, 0, 2))
 
 
 def _energy_outside(Y, Z0, n_kept, n_samples):
@@ -198,7 +215,12 @@ def nystroem_spectrum(ops, X, Y, *, n_components, random_state,
     lam = clean_spectrum(lam, m, kernel_name=kernel_name)
     r = int(np.count_nonzero(lam > 0))
     R = Q[:, :r] / ops.asarray(np.sqrt(lam[:r]))[None, :]
-
+    del Q
+    # Stream C = Phi^T Phi and Phi^T Y over chunks of rows, with the features
+    # Phi = kernel(X, L) R whitened chunk by chunk: accumulating
+    # kernel(X, L)^T kernel(X, L) first would be three times cheaper but
+    # squares the condition number of kernel(L, L) (measured: 1e-6 instead of
+    # 1e-13 agreement with the dense solver when all points are landmarks).
     if chunk_size is None:
         chunk_size = max(64, _CHUNK_FLOATS // max(m, 1))
     C = ops.zeros((r, r))
@@ -206,11 +228,11 @@ def nystroem_spectrum(ops, X, Y, *, n_components, random_state,
     for start in range(0, n, chunk_size):
         stop = min(start + chunk_size, n)
         Phi = ops.kernel(X[start:stop], landmarks) @ R
-        C += Phi.T @ Phi
+        C = ops.add_gram(C, Phi)
         P += Phi.T @ ops.asarray(Y[start:stop])
         del Phi
+    C = ops.symmetrize_upper(C)
     C /= n
-    C = (C + C.T) / 2.0
     s, W = ops.eigh(C)
     s = clean_spectrum(s, n, kernel_name=kernel_name)
     positive = s > 0

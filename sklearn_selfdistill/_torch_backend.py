@@ -142,6 +142,12 @@ class TorchOps:
             d, U = d[:top].copy(), U[:, :top]
         return d, U
 
+    def add_gram(self, M, A):
+        return M.addmm_(A.T, A)
+
+    def symmetrize_upper(self, M):
+        return M
+
     def qr(self, M):
         return self.torch.linalg.qr(M, mode="reduced")[0]
 
