@@ -415,6 +415,15 @@ def test_skorch_random_state_reproducible_and_pickle():
                                  random_state=8).fit(X, y)
     assert not np.allclose(m1.predict_proba(X), m3.predict_proba(X))
 
+    targets = np.eye(10)[y]
+    for t, proba in enumerate(m1.staged_predict_proba(X)):
+        # history_ scores each round against the ORIGINAL labels ...
+        assert m1.history_[t]["train_score"] == accuracy_score(y, proba.argmax(1))
+        # ... and its loss against that round's targets (l2 summed over classes).
+        assert_allclose(m1.history_[t]["train_loss"],
+                        ((proba - targets) ** 2).sum(axis=1).mean(), rtol=1e-5)
+        targets = proba
+
     restored = pickle.loads(pickle.dumps(m1))
     assert_array_equal(restored.predict_proba(X), m1.predict_proba(X))
     for a, b in zip(restored.staged_predict(X), m1.staged_predict(X)):
