@@ -592,6 +592,17 @@ def test_non_psd_kernel_raises_naming_it():
         SelfDistilledKernelRidge(kernel="sigmoid", gamma=1.0, coef0=1.0).fit(X, y)
 
 
+def negative_distance(a, b):
+    return -float(np.sum(np.abs(a - b)))
+
+
+def test_non_psd_callable_raises_naming_it():
+    X = np.random.RandomState(12).randn(15, 2)
+    match = r"kernel='negative_distance' is not positive semi-definite"
+    with pytest.raises(ValueError, match=match):
+        SelfDistilledKernelRidge(kernel=negative_distance).fit(X, np.ones(15))
+
+
 @pytest.mark.parametrize(
     "X, match",
     [
