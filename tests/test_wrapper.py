@@ -491,3 +491,23 @@ def test_grid_search_in_pipeline():
     assert all(est.lr == bp["selfdistillationwrapper__estimator__lr"]
                for est in best.estimators_)
     assert best.epsilon == bp["selfdistillationwrapper__epsilon"]
+
+
+@needs_skorch
+def test_plain_skorch_regressor_gets_2d_targets():
+    from skorch import NeuralNetRegressor
+
+    from sklearn_selfdistill.nets import MLPModule
+
+    X, y = load_diabetes(return_X_y=True)
+    y = (y - y.mean()) / y.std()
+    net = NeuralNetRegressor(MLPModule, module__n_features=10, module__n_outputs=1,
+                             max_epochs=3, train_split=None, lr=0.01)
+    model = SelfDistillationWrapper(net, n_rounds=1, random_state=0,
+                                    basis_kernel=None).fit(X, y)
+    staged = list(model.staged_predict(X))
+    assert staged[0].shape == staged[1].shape == (442,)
+    assert_allclose(model.history_[1]["train_loss"],
+                    np.mean((staged[1] - staged[0]) ** 2), rtol=1e-4)
+    assert_allclose(model.history_[0]["train_score"], r2_score(y, staged[0]),
+                    rtol=1e-5)
