@@ -438,6 +438,8 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
             Y0[np.arange(n), y_enc] = 1.0
             y_original = y_enc
         else:
+            if hasattr(self, "classes_"):  # from an earlier fit as a classifier
+                del self.classes_
             y = np.asarray(y, dtype=np.float32 if skorch else np.float64)
             Y0 = y.reshape(n, -1).astype(np.float64)
             y_original = y
