@@ -331,23 +331,40 @@ def _digits_small():
 
 
 @needs_skorch
-def test_skorch_soft_targets_reach_next_round():
+@pytest.mark.parametrize("w", [0.0, 0.4])
+def test_skorch_soft_targets_reach_next_round(w):
     from sklearn_selfdistill.nets import DistillNetClassifier
 
     class Recording(DistillNetClassifier):
         def fit(self, X, y, **fit_params):
             self.y_seen_ = np.array(y, copy=True)
+            self.forward_devices_ = []
+            self.proba_calls_ = 0
             return super().fit(X, y, **fit_params)
+
+        def forward(self, X, training=False, device="cpu"):
+            self.forward_devices_.append(device)
+            return super().forward(X, training=training, device=device)
+
+        def predict_proba(self, X):
+            self.proba_calls_ += 1
+            return super().predict_proba(X)
 
     X, y = _digits_small()
     model = SelfDistillationWrapper(Recording(max_epochs=3), n_rounds=2,
-                                    random_state=0).fit(X, y)
-    assert_array_equal(model.estimators_[0].y_seen_, np.eye(10)[y])
+                                    ground_truth_weight=w, random_state=0).fit(X, y)
+    for est in model.estimators_:
+        # Teacher outputs: one pass kept on the net's device, not skorch's
+        # predict_proba (which copies every batch to the CPU).
+        assert est.forward_devices_ == [est.device]
+        assert est.proba_calls_ == 0
+    onehot = np.eye(10)[y]
+    assert_array_equal(model.estimators_[0].y_seen_, onehot)
     for t in (1, 2):
         teacher = model.estimators_[t - 1].predict_proba(X)
         assert model.estimators_[t].y_seen_.shape == (300, 10)
-        assert_allclose(model.estimators_[t].y_seen_, teacher, rtol=1e-5,
-                        atol=1e-6)
+        assert_allclose(model.estimators_[t].y_seen_,
+                        w * onehot + (1 - w) * teacher, rtol=1e-5, atol=1e-6)
         assert_array_equal(model.estimators_[t].classes_, np.arange(10))
     assert_array_equal(model.classes_, np.arange(10))
 
