@@ -323,10 +323,10 @@ def _early_stopping_columns(table):
     table = {key: np.asarray(value) for key, value in dict(table).items()}
     needed = (
         "round",
-        "mean_self_distilled_test_score",
-        "std_self_distilled_test_score",
-        "mean_early_stopped_test_score",
-        "std_early_stopped_test_score",
+        "self_distilled_score_mean",
+        "self_distilled_score_std",
+        "early_stopped_score_mean",
+        "early_stopped_score_std",
     )
     missing = [key for key in needed if key not in table]
     if missing:
@@ -453,8 +453,8 @@ class DistillationCurveDisplay:
                 ("early_stopped", "early stopping at equal training loss (CV test)",
                  "--"),
             ):
-                mean = cols[f"mean_{key}_test_score"]
-                std = cols[f"std_{key}_test_score"]
+                mean = cols[f"{key}_score_mean"]
+                std = cols[f"{key}_score_std"]
                 (line,) = ax.plot(cols["round"], mean, linestyle=style, marker="^",
                                   label=label)
                 ax.fill_between(cols["round"], mean - std, mean + std,

@@ -138,3 +138,38 @@ def test_nets_without_network_points_to_digits(tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "could not download CIFAR-10" in out
     assert "Use --dataset digits, which works offline" in out
+
+
+def test_compare_subcommand_reports_compare_with_early_stopping(tmp_path, capsys):
+    from sklearn.datasets import load_diabetes
+    from sklearn.model_selection import KFold
+    from sklearn.preprocessing import StandardScaler
+
+    from sklearn_selfdistill import SelfDistilledKernelRidge
+    from sklearn_selfdistill.model_selection import compare_with_early_stopping
+
+    rc = main(["compare", "--rounds", "2", "--cv", "3", "--out", str(tmp_path)])
+    assert rc == 0
+    out = capsys.readouterr().out
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    expected = compare_with_early_stopping(
+        SelfDistilledKernelRidge(epsilon=0.05, gamma=0.05, normalize_y=True,
+                                 on_collapse="ignore"),
+        X, y, n_rounds=2, cv=KFold(3, shuffle=True, random_state=0),
+    )
+    with open(tmp_path / "compare_diabetes.csv") as f:
+        keys = f.readline().strip().split(",")
+    got = np.loadtxt(tmp_path / "compare_diabetes.csv", delimiter=",", skiprows=1)
+    assert set(keys) == set(expected)
+    for j, key in enumerate(keys):
+        assert_allclose(got[:, j], expected[key], rtol=1e-9)
+    # Round 0 is the common reference: both columns agree exactly there.
+    assert expected["early_stopped_score_mean"][0] == pytest.approx(
+        expected["self_distilled_score_mean"][0], rel=1e-12)
+    row1 = [line for line in out.splitlines() if line.strip().startswith("1 ")][0]
+    assert f"{expected['self_distilled_score_mean'][1]:.4f}" in row1
+    assert f"{expected['early_stopped_score_mean'][1]:.4f}" in row1
+    if (tmp_path / "compare_diabetes.png").exists():
+        with open(tmp_path / "compare_diabetes.png", "rb") as f:
+            assert f.read(4) == b"\x89PNG"

@@ -137,16 +137,18 @@ def test_distillation_curve_early_stopping_table(sine_data):
     model = SelfDistilledKernelRidge(
         epsilon=0.08, n_rounds=2, gamma=10.0, on_collapse="ignore"
     ).fit(X, y)
-    table = {
-        "round": np.arange(3),
-        "mean_self_distilled_test_score": np.array([0.5, 0.6, 0.4]),
-        "std_self_distilled_test_score": np.array([0.1, 0.1, 0.1]),
-        "mean_early_stopped_test_score": np.array([0.5, 0.55, 0.3]),
-        "std_early_stopped_test_score": np.array([0.1, 0.2, 0.1]),
-    }
+    from sklearn_selfdistill.model_selection import compare_with_early_stopping
+
+    table = compare_with_early_stopping(
+        SelfDistilledKernelRidge(epsilon=0.08, gamma=10.0, on_collapse="ignore"),
+        X, y, n_rounds=2, cv=3,
+    )
     disp = DistillationCurveDisplay.from_estimator(model, X, y, early_stopping=table)
-    assert_allclose(disp.lines_["early_stopped_cv"].get_ydata(), [0.5, 0.55, 0.3])
-    assert_allclose(disp.lines_["self_distilled_cv"].get_ydata(), [0.5, 0.6, 0.4])
+    assert_allclose(disp.lines_["early_stopped_cv"].get_ydata(),
+                    table["early_stopped_score_mean"], rtol=0)
+    assert_allclose(disp.lines_["self_distilled_cv"].get_ydata(),
+                    table["self_distilled_score_mean"], rtol=0)
+    assert_array_equal(disp.lines_["early_stopped_cv"].get_xdata(), [0, 1, 2])
     legend = [text.get_text() for text in disp.ax_.get_legend().get_texts()]
     assert "early stopping at equal training loss (CV test)" in legend
     with pytest.raises(ValueError, match="compare_with_early_stopping"):
