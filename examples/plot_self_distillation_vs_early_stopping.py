@@ -34,7 +34,7 @@ import warnings
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits, make_friedman1
-from sklearn.metrics import accuracy_score, mean_squared_error
+from sklearn.metrics import mean_squared_error
 from sklearn.model_selection import StratifiedKFold
 
 from sklearn_selfdistill import (

@@ -70,7 +70,8 @@ def test_loo_round_zero_is_exact_leave_one_out(regression):
         epsilons=epsilons, max_rounds=2, gamma=GAMMA
     ).fit(X, y)
     for e, eps in enumerate(epsilons):
-        c0 = SelfDistilledKernelRidge(epsilon=eps, n_rounds=0, gamma=GAMMA).fit(X, y).c_[0]
+        round0 = SelfDistilledKernelRidge(epsilon=eps, n_rounds=0, gamma=GAMMA)
+        c0 = round0.fit(X, y).c_[0]
         errors = []
         for i in range(n):
             keep = np.arange(n) != i
