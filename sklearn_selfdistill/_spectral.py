@@ -247,7 +247,13 @@ def distill_path(d, z0, epsilon, n_rounds, *, ground_truth_weight=0.0,
     B = np.zeros((n_rounds + 1, d.shape[0]))
     collapsed = np.ones(n_rounds + 1, dtype=bool)
     floor = min_reachable_mse(d, z0, n_samples=n)
-    if float(np.dot(z0, z0)) / n > epsilon and floor >= epsilon:
+    # z_t is a rotation of y_t, so mean(y_t^2) is known only to about n ulps:
+    # within that of epsilon the round counts as collapsed (its multiplier
+    # would exceed d_max / (n ulp) and its solution would be zero to that
+    # precision). Then epsilon = mean(y^2), e.g. epsilon=1 with normalize_y,
+    # collapses at round 0 as documented, whatever the rounding of U.T @ y.
+    collapse_level = epsilon * (1.0 + n * np.finfo(np.float64).eps)
+    if float(np.dot(z0, z0)) / n > collapse_level and floor >= epsilon:
         raise ValueError(
             f"epsilon={epsilon:.6g} is below the smallest training mean squared "
             f"error this kernel can reach on these points ({floor:.6g}: the part "
@@ -258,7 +264,7 @@ def distill_path(d, z0, epsilon, n_rounds, *, ground_truth_weight=0.0,
     gamma = np.ones(d.shape[0])
     for t in range(n_rounds + 1):
         z_t = gamma * z0
-        if float(np.dot(z_t, z_t)) / n <= epsilon:
+        if float(np.dot(z_t, z_t)) / n <= collapse_level:
             break
         c_t = solve_multiplier(d, z_t, epsilon, n_samples=n)
         A_t = d / (c_t + d)

@@ -484,6 +484,26 @@ def test_collapse_at_round_zero():
     assert_array_equal(model.predict(X), 0.0)
 
 
+@pytest.mark.parametrize("seed", [0, 7, 10, 33, 124])
+def test_epsilon_equal_to_mean_square_collapses_at_round_zero(seed):
+    # mean(y^2) = epsilon is the collapse boundary of Sec. 2.1; the rotated
+    # targets carry it only to round-off, which once gave huge multipliers,
+    # "Could not bracket" errors (seed 10) or a math domain error (seed 124).
+    rng = np.random.RandomState(seed)
+    n = rng.randint(2, 300)
+    X = rng.rand(n, 3)
+    y = rng.randn(n) * 10 ** rng.uniform(-3, 3) + rng.randn()
+    for params, expected in (
+        ({"normalize_y": True, "epsilon": 1.0}, np.mean(y)),
+        ({"epsilon": float(np.mean(y**2))}, 0.0),
+    ):
+        model = SelfDistilledKernelRidge(n_rounds=1, **params)
+        with pytest.warns(SelfDistillationCollapseWarning, match="round 0"):
+            model.fit(X, y)
+        assert model.collapsed_.all()
+        assert_allclose(model.predict(X[:3]), expected, rtol=1e-15, atol=0)
+
+
 def test_collapse_names_the_output_for_2d_y():
     X, y, eps = _collapse_problem()
     Y = np.column_stack([y, 10 * y])
