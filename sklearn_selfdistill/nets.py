@@ -484,8 +484,10 @@ class DistillNetClassifier(_DistillNetMixin, ClassifierMixin, NeuralNet):
             classes = np.asarray(self.classes)
         else:
             classes = np.unique(y_arr)
-        idx = np.searchsorted(classes, y_arr)
-        idx = np.clip(idx, 0, len(classes) - 1)
+        classes = np.asarray(classes)
+        order = np.argsort(classes, kind="stable")  # classes may be unsorted
+        pos = np.clip(np.searchsorted(classes[order], y_arr), 0, len(classes) - 1)
+        idx = order[pos]
         if not np.all(classes[idx] == y_arr):
             unknown = np.setdiff1d(y_arr, classes)
             raise ValueError(

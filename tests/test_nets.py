@@ -84,6 +84,17 @@ def test_classifier_labels_and_probabilities():
     assert np.mean(student.predict(X) == net.predict(X)) > 0.9
     plain = DistillNetClassifier(max_epochs=1).fit(X, P)
     assert_array_equal(plain.classes_, [0, 1, 2])
+    # Classes in a given (unsorted) order: column j of the targets is classes[j].
+    class Recording(DistillNetClassifier):
+        def get_dataset(self, X, y=None):
+            if y is not None:
+                self.y_seen_ = np.asarray(y)
+            return super().get_dataset(X, y)
+
+    unsorted = Recording(max_epochs=1, classes=["c", "a", "b"]).fit(X, labels)
+    assert_array_equal(unsorted.y_seen_.argmax(axis=1),
+                       np.array([1, 2, 0])[y])
+    assert set(unsorted.predict(X)) <= {"a", "b", "c"}
 
 
 def test_classifier_input_errors():
