@@ -196,6 +196,23 @@ class _BaseSelfDistilledKernelCV(_BaseSelfDistilledKernel):
 
     def _dense_spectrum(self, X):
         n = X.shape[0]
+        if self.eigen_solver != "dense":
+            raise ValueError(
+                f"{type(self).__name__} scores its grid from the exact "
+                f"eigendecomposition; eigen_solver={self.eigen_solver!r} is not "
+                "supported here. Use eigen_solver='dense', or search a low-rank "
+                "model with GridSearchCV over SelfDistilledKernelRidge("
+                f"eigen_solver={self.eigen_solver!r}, n_components=...)."
+            )
+        if self.device is not None:
+            from ._lowrank import dense_spectrum
+            from ._torch_backend import TorchOps
+
+            ops = TorchOps(self.device, **self._kernel_kwargs())
+            spectrum = dense_spectrum(
+                ops, X, np.zeros((n, 0)), kernel_name=_kernel_name(self.kernel)
+            )
+            return spectrum.d, ops.to_numpy(spectrum.U)
         # Out of place: with kernel="precomputed" the kernel is X itself.
         gram = self._get_kernel(X) / n
         return eigh_gram(gram, kernel_name=_kernel_name(self.kernel), overwrite=True)
@@ -458,6 +475,18 @@ class SelfDistilledKernelRidgeCV(RegressorMixin, _BaseSelfDistilledKernelCV):
         name or ``scorer(estimator, X, y)`` (greater is better), applied to the
         leave-one-out predictions of all training points (``cv=None``) or to
         each fold's held-out predictions.
+    eigen_solver : {"dense"}, default="dense"
+        Only the exact eigendecomposition: the grid is scored from it. The
+        low-rank solvers of :class:`SelfDistilledKernelRidge` raise a
+        ``ValueError`` here.
+    n_components : int, default=None
+        Unused (for the low-rank solvers, which this class does not take).
+    random_state : int, RandomState instance or None, default=None
+        Unused (for the low-rank solvers, which this class does not take).
+    device : str, default=None
+        ``None`` computes with numpy; a torch device (``"cuda"``, ``"cpu"``)
+        computes every eigendecomposition of the search and the refit there
+        in float64 (see :class:`SelfDistilledKernelRidge`).
 
     Attributes
     ----------
@@ -546,6 +575,10 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
         store_eigenvectors=False,
         cv=None,
         scoring=None,
+        eigen_solver="dense",
+        n_components=None,
+        random_state=None,
+        device=None,
     ):
         self.epsilons = epsilons
         self.max_rounds = max_rounds
@@ -559,6 +592,10 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
         self.store_eigenvectors = store_eigenvectors
         self.cv = cv
         self.scoring = scoring
+        self.eigen_solver = eigen_solver
+        self.n_components = n_components
+        self.random_state = random_state
+        self.device = device
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -573,7 +610,8 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
         return SelfDistilledKernelRidge(
             epsilon=epsilon, n_rounds=n_rounds, normalize_y=self.normalize_y,
             ground_truth_weight=self.ground_truth_weight,
-            store_eigenvectors=self.store_eigenvectors, **self._kernel_kwargs(),
+            store_eigenvectors=self.store_eigenvectors, device=self.device,
+            **self._kernel_kwargs(),
         )
 
     def _encode(self, y, fit):
@@ -701,6 +739,18 @@ class SelfDistilledKernelRidgeClassifierCV(ClassifierMixin, _BaseSelfDistilledKe
         ``None`` selects the smallest mean squared error on the coded targets
         (as :class:`~sklearn.linear_model.RidgeClassifierCV`); e.g.
         ``"accuracy"`` scores the held-out (leave-one-out) predicted labels.
+    eigen_solver : {"dense"}, default="dense"
+        Only the exact eigendecomposition: the grid is scored from it. The
+        low-rank solvers of :class:`SelfDistilledKernelRidge` raise a
+        ``ValueError`` here.
+    n_components : int, default=None
+        Unused (for the low-rank solvers, which this class does not take).
+    random_state : int, RandomState instance or None, default=None
+        Unused (for the low-rank solvers, which this class does not take).
+    device : str, default=None
+        ``None`` computes with numpy; a torch device (``"cuda"``, ``"cpu"``)
+        computes every eigendecomposition of the search and the refit there
+        in float64 (see :class:`SelfDistilledKernelRidge`).
 
     Attributes
     ----------
@@ -783,6 +833,10 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
         store_eigenvectors=False,
         cv=None,
         scoring=None,
+        eigen_solver="dense",
+        n_components=None,
+        random_state=None,
+        device=None,
     ):
         self.epsilons = epsilons
         self.max_rounds = max_rounds
@@ -795,6 +849,10 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
         self.store_eigenvectors = store_eigenvectors
         self.cv = cv
         self.scoring = scoring
+        self.eigen_solver = eigen_solver
+        self.n_components = n_components
+        self.random_state = random_state
+        self.device = device
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -808,7 +866,8 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
         return SelfDistilledKernelRidgeClassifier(
             epsilon=epsilon, n_rounds=n_rounds,
             ground_truth_weight=self.ground_truth_weight,
-            store_eigenvectors=self.store_eigenvectors, **self._kernel_kwargs(),
+            store_eigenvectors=self.store_eigenvectors, device=self.device,
+            **self._kernel_kwargs(),
         )
 
     def _encode(self, y, fit):

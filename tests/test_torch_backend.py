@@ -123,3 +123,16 @@ def test_importing_the_package_does_not_import_torch():
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_cv_searches_on_the_torch_device():
+    from sklearn_selfdistill import SelfDistilledKernelRidgeCV
+
+    X, Y, X_test = _data()
+    params = dict(gamma=3.0, max_rounds=4)
+    a = SelfDistilledKernelRidgeCV(**params).fit(X, Y[:, 0])
+    b = SelfDistilledKernelRidgeCV(device="cpu", **params).fit(X, Y[:, 0])
+    assert_allclose(b.loo_errors_, a.loo_errors_, rtol=1e-9)
+    assert (b.best_epsilon_, b.best_n_rounds_) == (a.best_epsilon_, a.best_n_rounds_)
+    assert b.best_estimator_.device == "cpu"
+    assert_allclose(b.predict(X_test), a.predict(X_test), atol=1e-10)
