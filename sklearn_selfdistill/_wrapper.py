@@ -580,6 +580,9 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
             # A history passed at construction (e.g. skorch's DistributedHistory).
             model.history_ = est.history_
         updates = {"verbose": 1 if self.verbose >= 2 else 0}
+        if classifier and getattr(model, "classes", None) is not None:
+            # The wrapper encodes the labels: the net sees classes 0..C-1.
+            updates["classes"] = None
         if self.verbose < 2 and "callbacks__print_log__sink" in vars(model):
             # skorch's PrintLog prints whatever the verbosity when its sink is
             # not print (AccelerateMixin sets accelerator.print).
