@@ -252,8 +252,11 @@ def distill_path(d, z0, epsilon, n_rounds, *, ground_truth_weight=0.0,
     # would exceed d_max / (n ulp) and its solution would be zero to that
     # precision). Then epsilon = mean(y^2), e.g. epsilon=1 with normalize_y,
     # collapses at round 0 as documented, whatever the rounding of U.T @ y.
-    collapse_level = epsilon * (1.0 + n * np.finfo(np.float64).eps)
-    if float(np.dot(z0, z0)) / n > collapse_level and floor >= epsilon:
+    # The floor carries the same round-off: epsilon within n ulps above it
+    # is infeasible too (the root would sit in the rounding of the floor).
+    slack = 1.0 + n * np.finfo(np.float64).eps
+    collapse_level = epsilon * slack
+    if float(np.dot(z0, z0)) / n > collapse_level and floor * slack >= epsilon:
         raise ValueError(
             f"epsilon={epsilon:.6g} is below the smallest training mean squared "
             f"error this kernel can reach on these points ({floor:.6g}: the part "

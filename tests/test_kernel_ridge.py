@@ -580,6 +580,24 @@ def test_infeasible_epsilon_names_epsilon_and_floor():
         SelfDistilledKernelRidge(epsilon=eps).fit(X, y)
 
 
+@pytest.mark.parametrize("seed", [0, 3, 8])
+def test_epsilon_at_the_floor_to_round_off(seed):
+    # A few ulps above the floor is infeasible to round-off (a clear error,
+    # once a math domain error); a little more is fitted to epsilon exactly.
+    rng = np.random.RandomState(seed)
+    base = rng.rand(rng.randint(3, 60), 2)
+    X = np.vstack([base, base[: rng.randint(1, len(base))]])
+    y = rng.randn(len(X))
+    kw = {"gamma": 20.0, "on_collapse": "ignore"}
+    floor = SelfDistilledKernelRidge(epsilon=100.0, n_rounds=0, **kw)
+    floor = floor.fit(X, y).min_reachable_mse_
+    with pytest.raises(ValueError, match="below the smallest training mean squared"):
+        SelfDistilledKernelRidge(epsilon=floor * (1 + 4e-16), **kw).fit(X, y)
+    eps = floor * (1 + 1e-6)
+    model = SelfDistilledKernelRidge(epsilon=eps, n_rounds=0, **kw).fit(X, y)
+    assert_allclose(np.mean((y - model.predict(X)) ** 2), eps, rtol=1e-9)
+
+
 def test_paper_example_spline():
     X, y = load_paper_example()
     with pytest.raises(ValueError, match=r"epsilon=0\.04 .*0\.04186"):
