@@ -426,13 +426,14 @@ def run_nets(args):
         return 0
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     rounds = np.arange(n_stages)
-    for values, label, marker in ((train, "training data, original labels", "o"),
+    train_label = "training data, original labels" + (" (noisy)" if noise else "")
+    for values, label, marker in ((train, train_label, "o"),
                                   (test, "test data", "s")):
         ax.errorbar(rounds, values.mean(0), yerr=values.std(0), marker=marker,
                     capsize=3, label=label)
     ax.set_xticks(rounds)
     ax.set_xlabel("self-distillation round t")
-    ax.set_ylabel(f"accuracy (mean +- std over {args.repeats} runs)")
+    ax.set_ylabel(f"accuracy (mean \u00b1 std, {args.repeats} runs)")
     fig_no = 4 if args.loss == "l2" else 5
     ax.set_title(f"{args.arch} on {args.dataset}, {args.loss} loss "
                  f"(as the paper's Fig. {fig_no})")
