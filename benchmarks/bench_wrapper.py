@@ -1,0 +1,86 @@
+"""Overhead of SelfDistillationWrapper over plain skorch fits, on the CPU.
+
+Measured side by side in one process, repeats interleaved, medians:
+
+* one round: ``SelfDistillationWrapper(net, n_rounds=0, basis_kernel=None)``
+  against ``net.fit`` with the same net and epochs (target: <= 5% more);
+* per round: ``n_rounds=3`` (four trainings plus three teacher prediction
+  passes) divided by four, against one ``net.fit``;
+* the cost of the default basis coefficients (``basis_kernel="rbf"``, at most
+  500 points): ``n_rounds=3`` with and without them.
+
+Run: ``python benchmarks/bench_wrapper.py`` (about two minutes on two cores).
+"""
+
+import argparse
+import os
+import statistics
+import time
+import warnings
+
+import numpy as np
+import torch
+from sklearn.datasets import make_classification
+
+from sklearn_selfdistill import SelfDistillationWrapper
+from sklearn_selfdistill.nets import DistillNetClassifier
+
+
+def make_net(epochs):
+    return DistillNetClassifier(max_epochs=epochs, module__hidden_units=(64,),
+                                batch_size=128)
+
+
+def seconds(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=4000)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    torch.set_num_threads(1)
+    X, y = make_classification(n_samples=args.n, n_features=20, n_informative=10,
+                               n_classes=4, random_state=0)
+    X = X.astype(np.float32)
+
+    def plain():
+        torch.manual_seed(0)
+        make_net(args.epochs).fit(X, y)
+
+    def wrapped(n_rounds, basis):
+        SelfDistillationWrapper(
+            make_net(args.epochs), n_rounds=n_rounds, random_state=0,
+            basis_kernel="rbf" if basis else None,
+        ).fit(X, y)
+
+    plain()  # warm-up
+    times = {"plain": [], "wrap0": [], "wrap3": [], "wrap3_basis": []}
+    for _ in range(args.repeats):
+        times["plain"].append(seconds(plain))
+        times["wrap0"].append(seconds(lambda: wrapped(0, False)))
+        times["wrap3"].append(seconds(lambda: wrapped(3, False)))
+        times["wrap3_basis"].append(seconds(lambda: wrapped(3, True)))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"# bench_wrapper: {args.n} samples x 20 features, 4 classes, MLP (64,), "
+          f"{args.epochs} epochs, torch 1 thread, median of {args.repeats}, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"plain skorch fit                        {med['plain']:.3f} s")
+    print(f"wrapper, 1 round (n_rounds=0)           {med['wrap0']:.3f} s  "
+          f"overhead {100 * (med['wrap0'] / med['plain'] - 1):+.1f}%  (target <= 5%)")
+    per_round = med["wrap3"] / 4
+    print(f"wrapper, n_rounds=3, per round          {per_round:.3f} s  "
+          f"overhead {100 * (per_round / med['plain'] - 1):+.1f}% "
+          "(includes the teacher's predictions)")
+    extra = med["wrap3_basis"] - med["wrap3"]
+    print(f"default basis coefficients (rbf, <=500) {extra:+.3f} s over 4 rounds "
+          f"({100 * extra / med['wrap3']:+.1f}% of the fit)")
+
+
+if __name__ == "__main__":
+    main()
