@@ -340,7 +340,7 @@ def _load_images(args):
 
 
 def _make_net(args, lr):
-    from .nets import CIFARResNet, CIFARVGG, DistillNetClassifier, MLPModule
+    from .nets import CIFARVGG, CIFARResNet, DistillNetClassifier, MLPModule
 
     if args.arch == "mlp":
         module, params = MLPModule, {"module__hidden_units": (128,)}

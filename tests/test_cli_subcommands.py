@@ -66,7 +66,8 @@ def test_sparsity_table_against_brute_force():
         t_g = min(int(np.floor(t_low)), len(expected) - 1)
         assert row["ratio_at_guaranteed"] == pytest.approx(expected[t_g], rel=1e-7)
     # What the subcommand reports: per round, larger epsilon sparsifies more.
-    assert rows[0]["ratio_round_0"] < rows[1]["ratio_round_0"] < rows[2]["ratio_round_0"]
+    ratio_0 = [row["ratio_round_0"] for row in rows]
+    assert ratio_0[0] < ratio_0[1] < ratio_0[2]
 
 
 def test_sparsity_subcommand_prints_table_and_writes_figure(tmp_path, capsys):
