@@ -232,3 +232,26 @@ def test_basis_display_classifier_by_class_label():
     assert_allclose(
         curve.train_scores, [np.mean(p == names) for p in model.staged_predict(X)]
     )
+
+
+def test_distillation_curve_decision_function_scorer():
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.metrics import roc_auc_score
+    from sklearn.preprocessing import StandardScaler
+
+    from sklearn_selfdistill import SelfDistilledKernelRidgeClassifier
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)[::3]
+    y = y[::3]
+    model = SelfDistilledKernelRidgeClassifier(
+        epsilon=0.2, n_rounds=2, gamma=0.01, on_collapse="ignore"
+    ).fit(X[:120], y[:120])
+    disp = DistillationCurveDisplay.from_estimator(
+        model, X[:120], y[:120], X_test=X[120:], y_test=y[120:], scoring="roc_auc"
+    )
+    expected = [
+        roc_auc_score(y[120:], s) for s in model.staged_decision_function(X[120:])
+    ]
+    assert_allclose(disp.test_scores, expected, rtol=1e-12)
+    assert disp.ax_.get_ylabel() == "roc_auc"
