@@ -74,6 +74,28 @@ _NOTES = r"""
     :math:`S_t` (:math:`O(n^2)` per round and output). The selected model is
     then refitted on all training points.
 
+    **Low-rank solvers.** With ``eigen_solver="randomized"`` or
+    ``"nystroem"`` only the ``m = n_components`` leading directions are
+    kept and :math:`S_t = F \operatorname{diag}(B_t) F^\top`, with
+    :math:`F` (n x m) the orthonormal basis of the kept directions (the
+    leading eigenvectors, or for Nystroem the whitened landmark features
+    times the eigenvectors of their m x m Gram matrix); the directions not
+    kept count as eigenvalue 0, as in the fit, so the multipliers are those
+    of the fitted low-rank model. :math:`S_t y = F (B_t z_0)` and
+    :math:`\operatorname{diag}(S_t) = (F \circ F) B_t` of every grid point
+    come from one pass over chunks of rows of :math:`F`
+    (:math:`O(n m)` per grid point and output, after the solver's own cost);
+    with Nystroem :math:`F` is computed chunk by chunk from the kernel
+    between the points and the landmarks and never held for all points.
+    With ``scoring=None`` the squared errors are summed chunk by chunk;
+    another ``scoring`` needs the held-out predictions of every grid point
+    (n x n_epsilons x (max_rounds + 1) floats per output). With ``cv``,
+    every fold runs the same solver on its training part and predicts its
+    held-out part from the landmarks, the numbers of
+    :class:`~sklearn.model_selection.GridSearchCV` on
+    :class:`SelfDistilledKernelRidge` with the same solver and an int
+    ``random_state``.
+
     **Searching on a cluster.** The grid here is searched in one process. To
     search other parameters (``kernel``, ``gamma``) or to use another
     estimator with :class:`~sklearn.model_selection.GridSearchCV`, the search
@@ -134,32 +156,77 @@ def _check_epsilons(epsilons, reference_mse):
     return grid
 
 
-def _grid_coefficients(d, Z0, epsilons, max_rounds, ground_truth_weight):
+def _grid_coefficients(d, Z0, epsilons, max_rounds, ground_truth_weight,
+                       residual=None, n_samples=None):
     """B_t of every epsilon, round and output, and which grid points are valid.
 
-    Returns ``B`` of shape (n_eps, max_rounds + 1, n, Q), ``valid`` of shape
-    (n_eps, max_rounds + 1) (feasible and not collapsed for every output) and
-    ``infeasible`` of shape (n_eps,).
+    Returns ``B`` of shape (n_eps, max_rounds + 1, len(d), Q), ``valid`` of
+    shape (n_eps, max_rounds + 1) (feasible and not collapsed for every output)
+    and ``infeasible`` of shape (n_eps,). With a low-rank spectrum,
+    ``residual`` is the energy of each target column outside the kept span and
+    ``n_samples`` the number of points: those directions count as one extra
+    zero eigenvalue (unfittable), exactly as in the fit.
     """
-    n, n_outputs = Z0.shape
+    n_kept = d.shape[0]
+    if residual is not None:
+        d = np.append(d, 0.0)
+        Z0 = np.vstack([Z0, np.sqrt(residual)[None, :]])
+    n = d.shape[0] if n_samples is None else n_samples
+    n_outputs = Z0.shape[1]
     n_eps = epsilons.shape[0]
-    B = np.zeros((n_eps, max_rounds + 1, n, n_outputs))
+    B = np.zeros((n_eps, max_rounds + 1, d.shape[0], n_outputs))
     valid = np.ones((n_eps, max_rounds + 1), dtype=bool)
     infeasible = np.zeros(n_eps, dtype=bool)
-    floors = [min_reachable_mse(d, Z0[:, q]) for q in range(n_outputs)]
+    floors = [
+        min_reachable_mse(d, Z0[:, q], n_samples=n) for q in range(n_outputs)
+    ]
     energies = [float(Z0[:, q] @ Z0[:, q]) / n for q in range(n_outputs)]
     for e, eps in enumerate(epsilons):
         for q in range(n_outputs):
             if floors[q] >= eps and energies[q] > eps:
                 infeasible[e] = True
+            else:
+                try:
+                    _, B[e, :, :, q], collapsed = distill_path(
+                        d, Z0[:, q], eps, max_rounds,
+                        ground_truth_weight=ground_truth_weight, n_samples=n,
+                    )
+                except ValueError:
+                    # Within round-off above the floor: infeasible as well.
+                    infeasible[e] = True
+            if infeasible[e]:
                 valid[e] = False
+                B[e] = 0.0
                 break
-            _, B[e, :, :, q], collapsed = distill_path(
-                d, Z0[:, q], eps, max_rounds,
-                ground_truth_weight=ground_truth_weight,
-            )
             valid[e] &= ~collapsed
-    return B, valid, infeasible
+    return B[:, :, :n_kept], valid, infeasible
+
+
+#: Rows of one chunk of the low-rank leave-one-out pass times the larger of
+#: n_components and the number of (epsilon, round, output) columns stay below
+#: this many floats (32 MiB per array).
+_LOO_CHUNK_FLOATS = 2**22
+
+
+def _row_basis(spectrum, X):
+    """Rows of the orthonormal basis F (n x m) of the kept directions.
+
+    ``F = kernel(X, X_fit) @ dual_map * dual_scale / d``: the training
+    predictions of the eigenbasis, the same map the fitted model predicts
+    with. With eigenvectors at hand (dense, randomized) it is their rows;
+    with Nystroem it is computed chunk by chunk and never held for all rows.
+    """
+    ops = spectrum.ops
+    if spectrum.U is not None:
+        U = ops.to_numpy(spectrum.U)
+        return lambda start, stop: U[start:stop]
+    d = spectrum.d
+    scale = np.divide(spectrum.dual_scale, d, out=np.zeros_like(d), where=d > 0)
+    F_map = spectrum.dual_map * ops.asarray(scale)[None, :]
+    X_fit = spectrum.X_fit
+    return lambda start, stop: ops.to_numpy(
+        ops.kernel(X[start:stop], X_fit) @ F_map
+    )
 
 
 def _apply(M, BZ):
@@ -196,14 +263,6 @@ class _BaseSelfDistilledKernelCV(_BaseSelfDistilledKernel):
 
     def _dense_spectrum(self, X):
         n = X.shape[0]
-        if self.eigen_solver != "dense":
-            raise ValueError(
-                f"{type(self).__name__} scores its grid from the exact "
-                f"eigendecomposition; eigen_solver={self.eigen_solver!r} is not "
-                "supported here. Use eigen_solver='dense', or search a low-rank "
-                "model with GridSearchCV over SelfDistilledKernelRidge("
-                f"eigen_solver={self.eigen_solver!r}, n_components=...)."
-            )
         if self.device is not None:
             from ._lowrank import dense_spectrum
             from ._torch_backend import TorchOps
@@ -361,6 +420,8 @@ class _BaseSelfDistilledKernelCV(_BaseSelfDistilledKernel):
         return self
 
     def _loo_scores(self, X, Y, y, epsilons, scorer):
+        if self.eigen_solver != "dense":
+            return self._low_rank_loo_scores(X, Y, y, epsilons, scorer)
         d, U = self._dense_spectrum(X)
         Z0 = U.T @ Y
         U2 = U * U
@@ -381,6 +442,57 @@ class _BaseSelfDistilledKernelCV(_BaseSelfDistilledKernel):
             scores[e], errors[e] = self._score_block(Y[None] - residual, Y, y, scorer)
         return scores, errors, valid, infeasible
 
+    def _low_rank_loo_scores(self, X, Y, y, epsilons, scorer):
+        """The leave-one-out criterion from a low-rank spectrum, chunked by rows.
+
+        ``S_t = F diag(B_t) F^T`` with ``F`` the orthonormal basis of the kept
+        directions: ``S_t y = F (B_t z_0)`` and ``diag(S_t) = (F * F) B_t``
+        for every grid point come from one pass over chunks of rows of ``F``.
+        """
+        n, n_outputs = Y.shape
+        spectrum = self._spectrum(X, Y)
+        d, Z0 = spectrum.d, spectrum.Z0
+        m = d.shape[0]
+        B, valid, infeasible = _grid_coefficients(
+            d, Z0, epsilons, self.max_rounds, self.ground_truth_weight,
+            residual=spectrum.residual if m < n else None, n_samples=n,
+        )
+        n_eps, n_rounds = valid.shape
+        # Columns ordered (epsilon, round, output).
+        B_cols = B.transpose(2, 0, 1, 3).reshape(m, -1)
+        BZ_cols = (B * Z0[None, None]).transpose(2, 0, 1, 3).reshape(m, -1)
+        rows = _row_basis(spectrum, X)
+        chunk = max(1, _LOO_CHUNK_FLOATS // max(m, B_cols.shape[1]))
+        predictions = (
+            None if scorer is None else np.empty((n_eps, n_rounds, n, n_outputs))
+        )
+        squared = np.zeros((n_eps, n_rounds))
+        for start in range(0, n, chunk):
+            stop = min(start + chunk, n)
+            F = rows(start, stop)
+            shape = (stop - start, n_eps, n_rounds, n_outputs)
+            fitted = (F @ BZ_cols).reshape(shape).transpose(1, 2, 0, 3)
+            leverage = ((F * F) @ B_cols).reshape(shape).transpose(1, 2, 0, 3)
+            Y_chunk = Y[start:stop]
+            held_out = Y_chunk - (Y_chunk - fitted) / (1.0 - leverage)
+            if predictions is not None:
+                predictions[:, :, start:stop] = held_out
+                continue
+            for e in np.flatnonzero(~infeasible):
+                mse = self._score_block(held_out[e], Y_chunk, None, None)[1]
+                squared[e] += mse * (stop - start)
+        scores = np.full((n_eps, n_rounds), -np.inf)
+        errors = np.full((n_eps, n_rounds), np.inf)
+        for e in np.flatnonzero(~infeasible):
+            if predictions is None:
+                errors[e] = squared[e] / n
+                scores[e] = -errors[e]
+            else:
+                scores[e], errors[e] = self._score_block(
+                    predictions[e], Y, y, scorer
+                )
+        return scores, errors, valid, infeasible
+
     def _kfold_scores(self, X, y, epsilons, scorer):
         cv = check_cv(self.cv, y, classifier=is_classifier(self))
         n_rounds = self.max_rounds + 1
@@ -396,12 +508,23 @@ class _BaseSelfDistilledKernelCV(_BaseSelfDistilledKernel):
             Y_train, _ = self._encode(y[train], fit=True)
             Y_test, _ = self._encode(y[test], fit=False)
             n = X_train.shape[0]
-            d, U = self._dense_spectrum(X_train)
-            Z0 = U.T @ Y_train
-            KU = self._get_kernel(X_test, X_train) @ U
+            if self.eigen_solver == "dense":
+                d, U = self._dense_spectrum(X_train)
+                Z0 = U.T @ Y_train
+                KU = self._get_kernel(X_test, X_train) @ U
+                residual, spectrum = None, None
+            else:
+                # The fit's own solver on the training part; predictions go
+                # through its dual coefficients on X_fit (the landmarks with
+                # Nystroem), exactly as the fitted model predicts.
+                spectrum = self._spectrum(X_train, Y_train)
+                d, Z0 = spectrum.d, spectrum.Z0
+                K_test = self._get_kernel(X_test, spectrum.X_fit)
+                residual = spectrum.residual if d.shape[0] < n else None
             inv_d = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
             B, fold_valid, fold_infeasible = _grid_coefficients(
-                d, Z0, epsilons, self.max_rounds, self.ground_truth_weight
+                d, Z0, epsilons, self.max_rounds, self.ground_truth_weight,
+                residual=residual, n_samples=n,
             )
             valid &= fold_valid
             infeasible |= fold_infeasible
@@ -410,8 +533,11 @@ class _BaseSelfDistilledKernelCV(_BaseSelfDistilledKernel):
             for e in range(n_eps):
                 if fold_infeasible[e]:
                     continue
-                coef = B[e] * (inv_d[None, :, None] * Z0[None]) / n
-                pred = _apply(KU, coef)
+                scaled = B[e] * (inv_d[None, :, None] * Z0[None])
+                if spectrum is None:
+                    pred = _apply(KU, scaled / n)
+                else:
+                    pred = _apply(K_test, spectrum.dual_coef(scaled))
                 scores[e], errors[e] = self._score_block(pred, Y_test, y[test], scorer)
             split_scores.append(scores)
             split_errors.append(errors)
@@ -475,14 +601,25 @@ class SelfDistilledKernelRidgeCV(RegressorMixin, _BaseSelfDistilledKernelCV):
         name or ``scorer(estimator, X, y)`` (greater is better), applied to the
         leave-one-out predictions of all training points (``cv=None``) or to
         each fold's held-out predictions.
-    eigen_solver : {"dense"}, default="dense"
-        Only the exact eigendecomposition: the grid is scored from it. The
-        low-rank solvers of :class:`SelfDistilledKernelRidge` raise a
-        ``ValueError`` here.
+    eigen_solver : {"dense", "randomized", "nystroem"}, default="dense"
+        Spectral solver of the search, of every fold and of the refitted
+        model, as in :class:`SelfDistilledKernelRidge`. With a low-rank
+        solver the grid is scored from the ``n_components`` kept directions,
+        the others counting as unfittable (eigenvalue 0), exactly as in the
+        fitted model: an epsilon below the part of ``y`` outside them is an
+        infeasible grid point. With ``"nystroem"`` the leave-one-out
+        criterion streams the rows in chunks, so memory does not grow with
+        n_samples beyond the data and the held-out predictions a ``scoring``
+        needs (see Notes).
     n_components : int, default=None
-        Unused (for the low-rank solvers, which this class does not take).
+        Number of leading eigenpairs kept by the low-rank solvers (required
+        by them, at most the number of points of every training fold);
+        ignored by ``"dense"``.
     random_state : int, RandomState instance or None, default=None
-        Unused (for the low-rank solvers, which this class does not take).
+        Seeds the low-rank solvers (the test matrix of ``"randomized"``, the
+        landmarks of ``"nystroem"``) in the search, every fold and the refit;
+        an int draws the same landmarks on the same points, as
+        :class:`SelfDistilledKernelRidge` with that ``random_state`` would.
     device : str, default=None
         ``None`` computes with numpy; a torch device (``"cuda"``, ``"cpu"``)
         computes every eigendecomposition of the search and the refit there
@@ -513,8 +650,9 @@ class SelfDistilledKernelRidgeCV(RegressorMixin, _BaseSelfDistilledKernelCV):
     dual_coef_, X_fit_, eigenvalues_, c_, basis_coefficients_, collapsed_, \
 train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
         Those of ``best_estimator_`` (see :class:`SelfDistilledKernelRidge`).
-    eigenvectors_ : ndarray of shape (n_samples, n_samples)
-        Only with ``store_eigenvectors=True``.
+    eigenvectors_ : ndarray of shape (n_samples, n_eigen)
+        Only with ``store_eigenvectors=True`` (n_eigen is n_samples, or
+        n_components with ``eigen_solver="randomized"``).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -611,7 +749,8 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
             epsilon=epsilon, n_rounds=n_rounds, normalize_y=self.normalize_y,
             ground_truth_weight=self.ground_truth_weight,
             store_eigenvectors=self.store_eigenvectors, device=self.device,
-            **self._kernel_kwargs(),
+            eigen_solver=self.eigen_solver, n_components=self.n_components,
+            random_state=self.random_state, **self._kernel_kwargs(),
         )
 
     def _encode(self, y, fit):
@@ -739,14 +878,25 @@ class SelfDistilledKernelRidgeClassifierCV(ClassifierMixin, _BaseSelfDistilledKe
         ``None`` selects the smallest mean squared error on the coded targets
         (as :class:`~sklearn.linear_model.RidgeClassifierCV`); e.g.
         ``"accuracy"`` scores the held-out (leave-one-out) predicted labels.
-    eigen_solver : {"dense"}, default="dense"
-        Only the exact eigendecomposition: the grid is scored from it. The
-        low-rank solvers of :class:`SelfDistilledKernelRidge` raise a
-        ``ValueError`` here.
+    eigen_solver : {"dense", "randomized", "nystroem"}, default="dense"
+        Spectral solver of the search, of every fold and of the refitted
+        model, as in :class:`SelfDistilledKernelRidge`. With a low-rank
+        solver the grid is scored from the ``n_components`` kept directions,
+        the others counting as unfittable (eigenvalue 0), exactly as in the
+        fitted model: an epsilon below the part of ``y`` outside them is an
+        infeasible grid point. With ``"nystroem"`` the leave-one-out
+        criterion streams the rows in chunks, so memory does not grow with
+        n_samples beyond the data and the held-out predictions a ``scoring``
+        needs (see Notes).
     n_components : int, default=None
-        Unused (for the low-rank solvers, which this class does not take).
+        Number of leading eigenpairs kept by the low-rank solvers (required
+        by them, at most the number of points of every training fold);
+        ignored by ``"dense"``.
     random_state : int, RandomState instance or None, default=None
-        Unused (for the low-rank solvers, which this class does not take).
+        Seeds the low-rank solvers (the test matrix of ``"randomized"``, the
+        landmarks of ``"nystroem"``) in the search, every fold and the refit;
+        an int draws the same landmarks on the same points, as
+        :class:`SelfDistilledKernelRidge` with that ``random_state`` would.
     device : str, default=None
         ``None`` computes with numpy; a torch device (``"cuda"``, ``"cpu"``)
         computes every eigendecomposition of the search and the refit there
@@ -777,8 +927,9 @@ class SelfDistilledKernelRidgeClassifierCV(ClassifierMixin, _BaseSelfDistilledKe
     dual_coef_, X_fit_, eigenvalues_, c_, basis_coefficients_, collapsed_, \
 train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
         Those of ``best_estimator_``.
-    eigenvectors_ : ndarray of shape (n_samples, n_samples)
-        Only with ``store_eigenvectors=True``.
+    eigenvectors_ : ndarray of shape (n_samples, n_eigen)
+        Only with ``store_eigenvectors=True`` (n_eigen is n_samples, or
+        n_components with ``eigen_solver="randomized"``).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -867,7 +1018,8 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
             epsilon=epsilon, n_rounds=n_rounds,
             ground_truth_weight=self.ground_truth_weight,
             store_eigenvectors=self.store_eigenvectors, device=self.device,
-            **self._kernel_kwargs(),
+            eigen_solver=self.eigen_solver, n_components=self.n_components,
+            random_state=self.random_state, **self._kernel_kwargs(),
         )
 
     def _encode(self, y, fit):

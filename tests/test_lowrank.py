@@ -239,11 +239,3 @@ def test_classifier_takes_the_low_rank_solvers():
                     atol=1e-12)
     assert np.mean(nys.predict(X) == dense.predict(X)) > 0.9
 
-
-def test_cv_refuses_low_rank_solvers_clearly():
-    from sklearn_selfdistill import SelfDistilledKernelRidgeCV
-
-    X, y, _ = _data()
-    with pytest.raises(ValueError, match="scores its grid from the exact "
-                       "eigendecomposition; eigen_solver='nystroem'"):
-        SelfDistilledKernelRidgeCV(eigen_solver="nystroem", n_components=10).fit(X, y)
