@@ -208,6 +208,12 @@ def _grid_coefficients(d, Z0, epsilons, max_rounds, ground_truth_weight,
 _LOO_CHUNK_FLOATS = 2**22
 
 
+def _unkept(spectrum, n):
+    """Energy outside the kept span when the fit treats it as unfittable."""
+    low_rank = spectrum.d.shape[0] < n or np.any(spectrum.residual > 0)
+    return spectrum.residual if low_rank else None
+
+
 def _row_basis(spectrum, X):
     """Rows of the orthonormal basis F (n x m) of the kept directions.
 
@@ -455,7 +461,7 @@ class _BaseSelfDistilledKernelCV(_BaseSelfDistilledKernel):
         m = d.shape[0]
         B, valid, infeasible = _grid_coefficients(
             d, Z0, epsilons, self.max_rounds, self.ground_truth_weight,
-            residual=spectrum.residual if m < n else None, n_samples=n,
+            residual=_unkept(spectrum, n), n_samples=n,
         )
         n_eps, n_rounds = valid.shape
         # Columns ordered (epsilon, round, output).
@@ -520,7 +526,7 @@ class _BaseSelfDistilledKernelCV(_BaseSelfDistilledKernel):
                 spectrum = self._spectrum(X_train, Y_train)
                 d, Z0 = spectrum.d, spectrum.Z0
                 K_test = self._get_kernel(X_test, spectrum.X_fit)
-                residual = spectrum.residual if d.shape[0] < n else None
+                residual = _unkept(spectrum, n)
             inv_d = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
             B, fold_valid, fold_infeasible = _grid_coefficients(
                 d, Z0, epsilons, self.max_rounds, self.ground_truth_weight,

@@ -147,8 +147,10 @@ class _BaseSelfDistilledKernel(BaseEstimator):
         d, Z0 = spectrum.d, spectrum.Z0
         m = d.shape[0]
         # Directions outside the kept span (low-rank solvers) count as
-        # eigenvalue 0: one extra zero eigenvalue carries their energy.
-        low_rank = m < n
+        # eigenvalue 0: one extra zero eigenvalue carries their energy. With
+        # Nystroem on all points a singular landmark Gram matrix leaves such
+        # directions too, with m = n.
+        low_rank = m < n or bool(np.any(spectrum.residual > 0))
         if low_rank:
             d_run = np.append(d, 0.0)
             Z_run = np.vstack([Z0, np.sqrt(spectrum.residual)[None, :]])

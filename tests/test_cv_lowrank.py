@@ -229,3 +229,39 @@ def test_low_rank_solver_needs_n_components(data):
     X, y = data
     with pytest.raises(ValueError, match="eigen_solver='nystroem' needs n_components"):
         SelfDistilledKernelRidgeCV(eigen_solver="nystroem").fit(X, y)
+
+
+def test_nystroem_on_all_points_keeps_a_singular_grams_null_space_unfittable():
+    # Duplicated inputs with different targets: the Gram matrix of all points
+    # (and so of all points as landmarks) is singular, and the part of y in its
+    # null space is unfittable with m = n as well.
+    rng = np.random.RandomState(3)
+    X = np.repeat(rng.uniform(size=(20, 1)), 2, axis=0)
+    y = np.sin(6 * X[:, 0]) + 0.5 * rng.randn(40)
+    params = dict(gamma=5.0, eigen_solver="nystroem", n_components=40,
+                  random_state=0, on_collapse="ignore")
+    dense_floor = SelfDistilledKernelRidge(
+        epsilon=1.0, n_rounds=0, gamma=5.0, on_collapse="ignore"
+    ).fit(X, y).min_reachable_mse_
+    model = SelfDistilledKernelRidge(epsilon=1.2 * dense_floor, n_rounds=1, **params)
+    model.fit(X, y)
+    assert dense_floor > 0.1
+    # The two null spaces are thresholded on different matrices: 4e-4 apart.
+    assert_allclose(model.min_reachable_mse_, dense_floor, rtol=1e-3)
+    round0 = next(model.staged_predict(X))
+    assert_allclose(model.train_mse_[0], np.mean((round0 - y) ** 2), rtol=1e-8)
+    with pytest.raises(ValueError, match="below the smallest training mean"):
+        SelfDistilledKernelRidge(epsilon=0.5 * dense_floor, n_rounds=0, **params).fit(
+            X, y
+        )
+    params.pop("on_collapse")
+    epsilons = [0.5 * dense_floor, 1.2 * dense_floor]
+    dense = _quiet_fit(
+        SelfDistilledKernelRidgeCV(epsilons=epsilons, max_rounds=1, gamma=5.0), X, y
+    )
+    low = _quiet_fit(
+        SelfDistilledKernelRidgeCV(epsilons=epsilons, max_rounds=1, **params), X, y
+    )
+    assert np.all(np.isinf(low.loo_errors_[0]))
+    assert np.isfinite(low.loo_errors_[1]).all()
+    assert_allclose(low.loo_errors_[1], dense.loo_errors_[1], rtol=1e-6)
