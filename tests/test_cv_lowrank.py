@@ -265,3 +265,20 @@ def test_nystroem_on_all_points_keeps_a_singular_grams_null_space_unfittable():
     assert np.all(np.isinf(low.loo_errors_[0]))
     assert np.isfinite(low.loo_errors_[1]).all()
     assert_allclose(low.loo_errors_[1], dense.loo_errors_[1], rtol=1e-6)
+
+
+@pytest.mark.parametrize("cv", [None, 3])
+@pytest.mark.parametrize("solver", ["randomized", "nystroem"])
+def test_torch_device_equals_numpy(data, solver, cv):
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
+    X, y = data
+    params = dict(epsilons=[0.1, 0.2], max_rounds=2, gamma=GAMMA, cv=cv,
+                  eigen_solver=solver, n_components=40, random_state=0)
+    ours = _quiet_fit(SelfDistilledKernelRidgeCV(**params), X, y)
+    on_torch = _quiet_fit(SelfDistilledKernelRidgeCV(device="cpu", **params), X, y)
+    finite = np.isfinite(ours.loo_errors_)
+    assert finite.sum() >= 2
+    assert np.array_equal(np.isfinite(on_torch.loo_errors_), finite)
+    assert_allclose(on_torch.loo_errors_[finite], ours.loo_errors_[finite], rtol=1e-10)
+    assert_allclose(on_torch.predict(X), ours.predict(X), rtol=1e-10, atol=1e-12)
