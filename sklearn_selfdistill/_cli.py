@@ -73,8 +73,9 @@ def run_illustrate(args):
         print(f"{t:>5}  {model.c_[t]:>11.4e}  {model.train_mse_[t]:>10.5f}  "
               f"{test_mse:>9.5f}  {n_big:>8}  {'yes' if model.collapsed_[t] else 'no'}")
     n_live = int((~model.collapsed_).sum())
+    best = int(np.argmin([np.mean((f - truth) ** 2) for f in fits]))
     print(f"{n_live} non-collapsed rounds; the test MSE against sin(2 pi x) is "
-          f"lowest at round {int(np.argmin([np.mean((f - truth) ** 2) for f in fits]))}.")
+          f"lowest at round {best}.")
     try:
         import matplotlib
     except ImportError:

@@ -19,8 +19,9 @@ unfittable), and a linear map from the eigenbasis to dual coefficients on
   features ``Phi = kernel(X, L) R`` with ``R = kernel(L, L)^{-1/2}``
   (pseudo-inverse), and the eigendecomposition ``W S W^T`` of the ``m x m``
   matrix ``Phi^T Phi / K``, streamed over chunks of rows (a ``syrk`` update
-  per chunk) so that memory does not grow with ``K``. The eigenvectors of ``Phi Phi^T / K`` are
-  ``Phi W S^{-1/2} / sqrt(K)`` with eigenvalues ``S``; they are never formed.
+  per chunk) so that memory does not grow with ``K``. The eigenvectors of
+  ``Phi Phi^T / K`` are ``Phi W S^{-1/2} / sqrt(K)`` with eigenvalues ``S``;
+  they are never formed.
   The model is exact self-distillation with the kernel
   ``phi(x) . phi(x')``, and its dual coefficients live on the landmarks:
   ``dual_map = R W S^{1/2} / sqrt(K)``.
