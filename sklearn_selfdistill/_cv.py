@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._classifier import SelfDistilledKernelRidgeClassifier, _encode_labels
 from ._kernel_ridge import SelfDistilledKernelRidge, _BaseSelfDistilledKernel
+from ._lowrank import NumpyOps, Spectrum
 from ._spectral import distill_path, eigh_gram, min_reachable_mse
 from .kernels import _kernel_name
 
@@ -72,7 +73,10 @@ _NOTES = r"""
     (:math:`O(n^3)`), then for every epsilon the multipliers of every round
     (:math:`O(n)` per root-finding evaluation) and the diagonals of all
     :math:`S_t` (:math:`O(n^2)` per round and output). The selected model is
-    then refitted on all training points.
+    then refitted on all training points from that same eigendecomposition
+    (with a low-rank solver, from the same spectrum and landmarks), so the
+    whole search costs one eigendecomposition; K-fold computes one per fold
+    and one on all points for the refit.
 
     **Low-rank solvers.** With ``eigen_solver="randomized"`` or
     ``"nystroem"`` only the ``m = n_components`` leading directions are
@@ -291,6 +295,13 @@ class _BaseSelfDistilledKernelCV(_BaseSelfDistilledKernel):
         )
 
     def _select(self, X, y):
+        try:
+            return self._select_and_refit(X, y)
+        finally:
+            # Never keep the search's eigenvectors on the fitted estimator.
+            self.__dict__.pop("_search_spectrum", None)
+
+    def _select_and_refit(self, X, y):
         if self.kernel == "precomputed" and X.shape[0] != X.shape[1]:
             raise ValueError(
                 "With kernel='precomputed', X must be the square Gram matrix of "
@@ -394,6 +405,10 @@ class _BaseSelfDistilledKernelCV(_BaseSelfDistilledKernel):
                 )
             e_best, t_best = np.unravel_index(best, scores.shape)
             final = self._make_final(float(epsilons[e_best]), int(t_best))
+            # Used by the first refit only, when the targets are the search's.
+            search_spectrum = self.__dict__.pop("_search_spectrum", None)
+            if search_spectrum is not None:
+                final._reusable_spectrum = search_spectrum
             try:
                 final.fit(X, y)
             except ValueError as error:
@@ -430,6 +445,15 @@ class _BaseSelfDistilledKernelCV(_BaseSelfDistilledKernel):
             return self._low_rank_loo_scores(X, Y, y, epsilons, scorer)
         d, U = self._dense_spectrum(X)
         Z0 = U.T @ Y
+        n = X.shape[0]
+        # The refit on all points reuses this eigendecomposition.
+        self._search_spectrum = (
+            Spectrum(
+                d=d, Z0=Z0, residual=np.zeros(Y.shape[1]), dual_map=U,
+                dual_scale=1.0 / n, X_fit=X, U=U, ops=NumpyOps(self._get_kernel),
+            ),
+            X, Y,
+        )
         U2 = U * U
         B, valid, infeasible = _grid_coefficients(
             d, Z0, epsilons, self.max_rounds, self.ground_truth_weight
@@ -457,6 +481,7 @@ class _BaseSelfDistilledKernelCV(_BaseSelfDistilledKernel):
         """
         n, n_outputs = Y.shape
         spectrum = self._spectrum(X, Y)
+        self._search_spectrum = (spectrum, X, Y)
         d, Z0 = spectrum.d, spectrum.Z0
         m = d.shape[0]
         B, valid, infeasible = _grid_coefficients(

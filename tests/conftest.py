@@ -33,3 +33,23 @@ def _single_torch_thread():
     if torch is not None and hasattr(torch, "set_num_threads"):
         torch.set_num_threads(1)
     yield
+
+
+@pytest.fixture
+def eigh_calls(monkeypatch):
+    """Shapes of every ``scipy.linalg.eigh`` call the test makes, in order.
+
+    The package calls LAPACK's symmetric eigensolvers through
+    ``scipy.linalg.eigh`` only, so this counts its eigendecompositions.
+    """
+    from scipy import linalg
+
+    calls = []
+    original = linalg.eigh
+
+    def counting(a, *args, **kwargs):
+        calls.append(tuple(a.shape))
+        return original(a, *args, **kwargs)
+
+    monkeypatch.setattr(linalg, "eigh", counting)
+    return calls

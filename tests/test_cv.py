@@ -292,3 +292,68 @@ def test_multi_output_regression(regression):
         epsilons=[0.1, 0.2], max_rounds=1, gamma=GAMMA, normalize_y=True
     ).fit(X, y)
     np.testing.assert_allclose(model.loo_errors_, 2.5 * single.loo_errors_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("classifier", [False, True])
+def test_loo_refit_reuses_the_search_eigendecomposition(
+    regression, iris, eigh_calls, classifier
+):
+    # Leave-one-out needs the Gram matrix of all points, which is also the
+    # refit's: one eigendecomposition serves both, with the refit identical to
+    # a fit of its own.
+    if classifier:
+        X, y = iris
+        model = SelfDistilledKernelRidgeClassifierCV(epsilons=[0.05, 0.1], max_rounds=1)
+        reference = SelfDistilledKernelRidgeClassifier
+    else:
+        X, y = regression
+        model = SelfDistilledKernelRidgeCV(
+            epsilons=[0.04, 0.08], max_rounds=2, gamma=GAMMA, normalize_y=True
+        )
+        reference = SelfDistilledKernelRidge
+    calls = eigh_calls
+    model.fit(X, y)
+    assert calls == [(X.shape[0], X.shape[0])]
+    assert "_search_spectrum" not in model.__dict__
+    assert "_reusable_spectrum" not in model.best_estimator_.__dict__
+    params = {k: v for k, v in model.best_estimator_.get_params().items()}
+    own = reference(**params).fit(X, y)
+    assert len(calls) == 2
+    np.testing.assert_array_equal(model.dual_coef_, own.dual_coef_)
+    np.testing.assert_array_equal(model.c_, own.c_)
+
+
+def test_kfold_refit_computes_the_spectrum_of_all_points(regression, eigh_calls):
+    X, y = regression
+    calls = eigh_calls
+    SelfDistilledKernelRidgeCV(epsilons=[0.04, 0.08], max_rounds=2, gamma=GAMMA,
+                               cv=3).fit(X, y)
+    # One per fold, then the refit's on all points.
+    assert [shape[0] for shape in calls] == [33, 33, 34, 50]
+
+
+def test_reused_spectrum_only_for_identical_targets(regression):
+    # The hand-over is checked: a spectrum of other targets or other points
+    # is ignored and the fit computes its own.
+    X, y = regression
+    Y = y.reshape(-1, 1)
+    donor = SelfDistilledKernelRidgeCV(gamma=GAMMA)
+    expected = SelfDistilledKernelRidge(epsilon=0.04, n_rounds=1, gamma=GAMMA).fit(X, y)
+    for X_other, Y_other in [(X, 2 * Y), (2 * X, Y)]:
+        model = SelfDistilledKernelRidge(epsilon=0.04, n_rounds=1, gamma=GAMMA)
+        model._reusable_spectrum = (
+            donor._spectrum(X_other, Y_other), X_other, Y_other
+        )
+        model.fit(X, y)
+        assert "_reusable_spectrum" not in model.__dict__
+        np.testing.assert_array_equal(model.c_, expected.c_)
+        np.testing.assert_array_equal(model.dual_coef_, expected.dual_coef_)
+
+
+def test_search_spectrum_is_dropped_when_every_point_fails(regression):
+    X, y = regression
+    model = SelfDistilledKernelRidgeCV(epsilons=[1e-12], max_rounds=1, gamma=GAMMA,
+                                       kernel="linear")
+    with pytest.raises(ValueError, match="Every grid point was infeasible"):
+        model.fit(X, y)
+    assert "_search_spectrum" not in model.__dict__

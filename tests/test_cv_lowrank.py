@@ -282,3 +282,28 @@ def test_torch_device_equals_numpy(data, solver, cv):
     assert np.array_equal(np.isfinite(on_torch.loo_errors_), finite)
     assert_allclose(on_torch.loo_errors_[finite], ours.loo_errors_[finite], rtol=1e-10)
     assert_allclose(on_torch.predict(X), ours.predict(X), rtol=1e-10, atol=1e-12)
+
+
+def test_nystroem_refit_uses_the_landmarks_the_search_scored(data, eigh_calls):
+    # The refit reuses the search's spectrum: no second pass over the data,
+    # and with a RandomState instance (consumed by the search's draw) the
+    # refitted model is the one that was scored, i.e. a fit of its own with
+    # a fresh instance of the same seed.
+    X, y = data
+    calls = eigh_calls
+    model = _quiet_fit(
+        SelfDistilledKernelRidgeCV(
+            epsilons=[0.1, 0.2], max_rounds=2, gamma=GAMMA, eigen_solver="nystroem",
+            n_components=30, random_state=np.random.RandomState(7),
+        ),
+        X, y,
+    )
+    # kernel(L, L) and the 30 x 30 feature Gram, once each.
+    assert calls == [(30, 30), (30, 30)]
+    own = SelfDistilledKernelRidge(
+        epsilon=model.best_epsilon_, n_rounds=model.best_n_rounds_, gamma=GAMMA,
+        eigen_solver="nystroem", n_components=30,
+        random_state=np.random.RandomState(7),
+    ).fit(X, y)
+    np.testing.assert_array_equal(model.X_fit_, own.X_fit_)
+    assert_allclose(model.predict(X), own.predict(X), rtol=1e-12)
