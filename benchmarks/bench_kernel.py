@@ -17,7 +17,9 @@ Sections (all in one run, medians of several repeats; see benchmarks/README.md):
 * ``scale``: ``eigen_solver="nystroem"``, 1000 components, 10 rounds: fit
   time, peak memory and prediction time for growing n, up to the largest n
   fitted in at most 60 s; and the clear infeasibility error when epsilon is
-  below the part of y outside the kept span.
+  below the part of y outside the kept span;
+* ``float32``: speed of a float32 ``syevr`` against float64 and the accuracy
+  of the multipliers computed from its spectrum (why float64 is kept).
 
 Run: ``python benchmarks/bench_kernel.py`` (about 15 minutes on two cores),
 ``--quick`` for a small smoke run, ``--only rounds,naive`` for some sections;
@@ -307,6 +309,61 @@ def section_scale(quick):
     print("  " + r.get("error", "NO ERROR RAISED"))
 
 
+def section_float32(quick):
+    """What a float32 eigendecomposition would give the root-finding.
+
+    The Gram matrix in float32 and float64 (``rbf_kernel`` on float32 and
+    float64 X), ``syevr`` on each, the float32 spectrum cleaned with the float32
+    analogue of the null-space threshold (``n * finfo(float32).eps * d_max``)
+    and the rotated targets formed in float64; then the multipliers of 4
+    rounds at several epsilons from both spectra.
+    """
+    from sklearn_selfdistill._spectral import clean_spectrum, distill_path
+
+    n = 500 if quick else 2000
+    repeats = 3
+    X, y = make_data(n)
+    G64 = rbf_kernel(X, gamma=GAMMA) / n
+    G32 = rbf_kernel(X.astype(np.float32), gamma=GAMMA) / np.float32(n)
+    t64, t32 = [], []
+    for _ in range(repeats):
+        out64, t, _ = timed(lambda: linalg.eigh(G64.copy(), overwrite_a=True,
+                                                 check_finite=False, driver="evr"), 1)
+        t64.append(t)
+        out32, t, _ = timed(lambda: linalg.eigh(G32.copy(), overwrite_a=True,
+                                                 check_finite=False, driver="evr"), 1)
+        t32.append(t)
+    d64, U64 = out64[0][::-1].copy(), out64[1][:, ::-1]
+    d32 = out32[0][::-1].astype(np.float64)
+    U32 = out32[1][:, ::-1].astype(np.float64)
+    backward = np.linalg.norm(G64 - (U32 * d32) @ U32.T, 2) / d64[0]
+    orthogonality = np.linalg.norm(U32.T @ U32 - np.eye(n), 2)
+    d64 = clean_spectrum(d64, n)
+    d32[d32 <= n * np.finfo(np.float32).eps * d32[0]] = 0.0
+    print(f"\n## float32 eigendecomposition (n = {n}, RBF gamma {GAMMA}, "
+          f"condition number {d64[0] / d64[d64 > 0][-1]:.2g})")
+    print(f"syevr float64 {statistics.median(t64):.3f} s, float32 "
+          f"{statistics.median(t32):.3f} s (median of {repeats}): float32 "
+          f"{statistics.median(t64) / statistics.median(t32):.2f}x faster")
+    print(f"float32: backward error {backward:.2g} of d_max, eigenvectors "
+          f"orthogonal to {orthogonality:.2g}, {int(np.sum(d32 == 0))} of {n} "
+          "eigenvalues at or below its null-space threshold")
+    z64, z32 = U64.T @ y, U32.T @ y
+    mean_sq = float(np.mean(y * y))
+    print("epsilon / mean(y^2)   largest relative error of c_t (4 rounds)")
+    for fraction in (0.3, 0.1, 0.05, 0.02, 0.01):
+        epsilon = fraction * mean_sq
+        c64, _, _ = distill_path(d64, z64, epsilon, 3)
+        try:
+            c32, _, _ = distill_path(d32, z32, epsilon, 3)
+        except ValueError:
+            print(f"{fraction:8.2f}              float32: judged infeasible")
+            continue
+        live = np.isfinite(c64) & np.isfinite(c32)
+        worst = float(np.max(np.abs(c32[live] / c64[live] - 1.0)))
+        print(f"{fraction:8.2f}              {worst:.2g}")
+
+
 SECTIONS = {
     "drivers": section_drivers,
     "memory": section_memory,
@@ -314,6 +371,7 @@ SECTIONS = {
     "naive": section_naive,
     "r2": section_r2,
     "scale": section_scale,
+    "float32": section_float32,
 }
 
 
