@@ -340,9 +340,11 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
                 self, X, y, dtype=np.float32, allow_nd=True,
                 multi_output=not classifier, y_numeric=not classifier,
             )
+        # Classifiers take one label per sample: a column vector is raveled
+        # with a DataConversionWarning, as scikit-learn's classifiers do.
         return validate_data(
             self, X, y, accept_sparse=("csr", "csc"), dtype="numeric",
-            multi_output=True, y_numeric=not classifier,
+            multi_output=not classifier, y_numeric=not classifier,
         )
 
     def _validate_X(self, X):

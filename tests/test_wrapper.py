@@ -528,3 +528,20 @@ def test_plain_skorch_regressor_gets_2d_targets():
                     np.mean((staged[1] - staged[0]) ** 2), rtol=1e-4)
     assert_allclose(model.history_[0]["train_score"], r2_score(y, staged[0]),
                     rtol=1e-5)
+
+
+def test_classifier_column_labels_are_raveled_with_a_warning():
+    # One label per sample, as scikit-learn's classifiers take them: a column
+    # vector is the same labels (with a DataConversionWarning), a matrix of
+    # several label columns is refused.
+    from sklearn.exceptions import DataConversionWarning
+
+    X, y = make_blobs(n_samples=60, centers=3, random_state=0)
+    wrapper = SelfDistillationWrapper(LogisticRegression(), n_rounds=1,
+                                      basis_kernel=None)
+    flat = wrapper.fit(X, y).predict_proba(X)
+    with pytest.warns(DataConversionWarning):
+        column = wrapper.fit(X, y[:, None]).predict_proba(X)
+    assert_allclose(column, flat, rtol=1e-12)
+    with pytest.raises(ValueError, match="1d array"):
+        wrapper.fit(X, np.column_stack([y, y]))
