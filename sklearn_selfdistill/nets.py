@@ -37,6 +37,15 @@ __all__ = [
 
 _LOSSES = ("l2", "cross_entropy")
 
+# skorch 1.4 routes metadata (scikit-learn's metadata routing) by entry point
+# and takes the entry point from fit_params when fit goes through partial_fit;
+# earlier versions would pass the keyword on to the module's forward.
+_FIT_ROUTE = (
+    {"_routing_method": "fit"}
+    if "_routing_method" in inspect.signature(NeuralNet.fit_loop).parameters
+    else {}
+)
+
 
 # --------------------------------------------------------------------------
 # Modules
@@ -524,7 +533,7 @@ class DistillNetClassifier(_DistillNetMixin, ClassifierMixin, NeuralNet):
         self._infer_input_sizes(X)
         if not keep:
             self.initialize()
-        NeuralNet.partial_fit(self, X, P, _routing_method="fit", **fit_params)
+        NeuralNet.partial_fit(self, X, P, **_FIT_ROUTE, **fit_params)
         return self
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
@@ -700,7 +709,7 @@ class DistillNetRegressor(_DistillNetMixin, RegressorMixin, NeuralNet):
         self._infer_input_sizes(X)
         if not (self.warm_start and self.initialized_):
             self.initialize()
-        NeuralNet.partial_fit(self, X, Y, _routing_method="fit", **fit_params)
+        NeuralNet.partial_fit(self, X, Y, **_FIT_ROUTE, **fit_params)
         return self
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
