@@ -277,7 +277,11 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
         self.dual_coef_ = squeeze(self._staged_dual_coef[-1])
         report_collapse(
             collapsed, self.on_collapse,
-            output_names=None if binary else [f"class {c!r}" for c in classes],
+            output_names=None if binary else [
+                # Python scalars print as 'a' or 3, not np.str_('a').
+                f"class {c.item() if isinstance(c, np.generic) else c!r}"
+                for c in classes
+            ],
         )
         return self
 

@@ -286,12 +286,18 @@ def report_collapse(collapsed, on_collapse, *, output_names=None):
     if on_collapse == "ignore" or not collapsed.any():
         return
     first = collapsed.argmax(axis=0)
-    parts = []
-    for q in np.flatnonzero(collapsed.any(axis=0)):
-        where = "" if collapsed.shape[1] == 1 else (
-            f" for output {output_names[q] if output_names is not None else q}"
-        )
-        parts.append(f"round {first[q]}{where}")
+    hit = np.flatnonzero(collapsed.any(axis=0))
+    if collapsed.shape[1] > 1 and hit.size == collapsed.shape[1] and np.all(
+        first == first[0]
+    ):
+        parts = [f"round {first[0]} for every output"]
+    else:
+        parts = []
+        for q in hit:
+            where = "" if collapsed.shape[1] == 1 else (
+                f" for output {output_names[q] if output_names is not None else q}"
+            )
+            parts.append(f"round {first[q]}{where}")
     message = (
         "Self-distillation collapsed to the zero function at "
         + ", ".join(parts)

@@ -137,9 +137,29 @@ def test_single_class_and_bad_epsilon_messages(iris):
 
 def test_collapse_is_reported_per_class(iris):
     X, y = iris
-    clf = SelfDistilledKernelRidgeClassifier(epsilon=0.45, n_rounds=4)
+    # One tolerance per class: the classes collapse at rounds 1, 4 and 4.
+    clf = SelfDistilledKernelRidgeClassifier(epsilon=[0.45, 0.1, 0.1], n_rounds=4)
     with pytest.warns(SelfDistillationCollapseWarning, match="for output class"):
         clf.fit(X, y)
     first = clf.collapsed_.argmax(axis=0)
     assert np.all(clf.collapsed_[first[0]:, 0])
     assert np.all(np.isinf(clf.c_[clf.collapsed_]))
+
+
+def test_collapse_message_names_classes_plainly_and_summarises_all_outputs(iris):
+    X, y = iris
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    # Only 'setosa' collapses (at round 1): it is named as the user wrote it.
+    clf = SelfDistilledKernelRidgeClassifier(epsilon=[0.45, 0.1, 0.1], n_rounds=2)
+    with pytest.warns(SelfDistillationCollapseWarning) as record:
+        clf.fit(X, names)
+    message = str(record[0].message)
+    assert clf.collapsed_.any(axis=0).tolist() == [True, False, False]
+    assert "at round 1 for output class 'setosa':" in message
+    assert "np.str_" not in message and "versicolor" not in message
+    # Every output collapsing at the same round: one phrase, not one per class.
+    clf = SelfDistilledKernelRidgeClassifier(epsilon=0.99, n_rounds=1)
+    with pytest.warns(SelfDistillationCollapseWarning,
+                      match="at round 1 for every output:"):
+        clf.fit(X, names)
+    assert np.all(clf.collapsed_[1]) and not clf.collapsed_[0].any()
