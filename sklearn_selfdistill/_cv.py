@@ -20,9 +20,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._classifier import SelfDistilledKernelRidgeClassifier, _encode_labels
 from ._kernel_ridge import SelfDistilledKernelRidge, _BaseSelfDistilledKernel
-from ._lowrank import NumpyOps, Spectrum
-from ._spectral import distill_path, eigh_gram, min_reachable_mse
-from .kernels import _kernel_name
+from ._spectral import distill_path, min_reachable_mse
 
 __all__ = ["SelfDistilledKernelRidgeCV", "SelfDistilledKernelRidgeClassifierCV"]
 
@@ -271,21 +269,6 @@ class _BaseSelfDistilledKernelCV(_BaseSelfDistilledKernel):
             for key in ("kernel", "gamma", "degree", "coef0", "kernel_params")
         }
 
-    def _dense_spectrum(self, X):
-        n = X.shape[0]
-        if self.device is not None:
-            from ._lowrank import dense_spectrum
-            from ._torch_backend import TorchOps
-
-            ops = TorchOps(self.device, **self._kernel_kwargs())
-            spectrum = dense_spectrum(
-                ops, X, np.zeros((n, 0)), kernel_name=_kernel_name(self.kernel)
-            )
-            return spectrum.d, ops.to_numpy(spectrum.U)
-        # Out of place: with kernel="precomputed" the kernel is X itself.
-        gram = self._get_kernel(X) / n
-        return eigh_gram(gram, kernel_name=_kernel_name(self.kernel), overwrite=True)
-
     def _score_rounds(self, P, y_true, scorer):
         """Scorer values of a (T, m, Q) block of held-out predictions."""
         dummy_X = np.zeros((P.shape[1], 1))
@@ -443,17 +426,11 @@ class _BaseSelfDistilledKernelCV(_BaseSelfDistilledKernel):
     def _loo_scores(self, X, Y, y, epsilons, scorer):
         if self.eigen_solver != "dense":
             return self._low_rank_loo_scores(X, Y, y, epsilons, scorer)
-        d, U = self._dense_spectrum(X)
-        Z0 = U.T @ Y
-        n = X.shape[0]
+        spectrum = self._spectrum(X, Y)
         # The refit on all points reuses this eigendecomposition.
-        self._search_spectrum = (
-            Spectrum(
-                d=d, Z0=Z0, residual=np.zeros(Y.shape[1]), dual_map=U,
-                dual_scale=1.0 / n, X_fit=X, U=U, ops=NumpyOps(self._get_kernel),
-            ),
-            X, Y,
-        )
+        self._search_spectrum = (spectrum, X, Y)
+        d, Z0 = spectrum.d, spectrum.Z0
+        U = spectrum.ops.to_numpy(spectrum.U)
         U2 = U * U
         B, valid, infeasible = _grid_coefficients(
             d, Z0, epsilons, self.max_rounds, self.ground_truth_weight
@@ -540,9 +517,11 @@ class _BaseSelfDistilledKernelCV(_BaseSelfDistilledKernel):
             Y_test, _ = self._encode(y[test], fit=False)
             n = X_train.shape[0]
             if self.eigen_solver == "dense":
-                d, U = self._dense_spectrum(X_train)
-                Z0 = U.T @ Y_train
-                KU = self._get_kernel(X_test, X_train) @ U
+                spectrum = self._spectrum(X_train, Y_train)
+                d, Z0 = spectrum.d, spectrum.Z0
+                KU = self._get_kernel(X_test, X_train) @ spectrum.ops.to_numpy(
+                    spectrum.U
+                )
                 residual, spectrum = None, None
             else:
                 # The fit's own solver on the training part; predictions go
