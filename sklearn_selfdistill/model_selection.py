@@ -8,12 +8,19 @@ a network, stopping the training as soon as its loss reaches a value.
 on held-out data.
 """
 
+from numbers import Integral
+
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone, is_classifier
-from sklearn.metrics import check_scoring
+from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.validation import indexable
 
 from ._classifier import SelfDistilledKernelRidgeClassifier
@@ -102,6 +109,27 @@ def _wrapper_losses(model, X_train, y_train):
     ])
 
 
+def _check_compare_arguments(estimator, n_rounds, cv, scoring, n_jobs):
+    """Validate the arguments of compare_with_early_stopping before any work.
+
+    Returns the estimator's kind (``"kernel"`` or ``"wrapper"``). Raises
+    :class:`~sklearn.utils._param_validation.InvalidParameterError` (a
+    ``ValueError`` and a ``TypeError``) naming the parameter, or ``TypeError``
+    for an unsupported estimator.
+    """
+    validate_parameter_constraints(
+        {
+            "n_rounds": [Interval(Integral, 0, None, closed="left")],
+            "cv": ["cv_object"],
+            "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+            "n_jobs": [Integral, None],
+        },
+        {"n_rounds": n_rounds, "cv": cv, "scoring": scoring, "n_jobs": n_jobs},
+        caller_name="compare_with_early_stopping",
+    )
+    return _kind(estimator)
+
+
 def _one_split(estimator, kind, X, y, train, test, n_rounds, scorer):
     X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
     y_train, y_test = _safe_indexing(y, train), _safe_indexing(y, test)
@@ -167,12 +195,16 @@ def compare_with_early_stopping(estimator, X, y, *, n_rounds, cv=5, scoring=None
     y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         Targets or class labels.
     n_rounds : int
-        Number of self-distillation rounds compared (rounds 0 to ``n_rounds``).
-    cv : int, cross-validation generator or iterable, default=5
+        Number of self-distillation rounds compared (rounds 0 to ``n_rounds``),
+        an integer >= 0.
+    cv : int, cross-validation generator, iterable or None, default=5
         Splitting strategy, as in :func:`~sklearn.model_selection.cross_validate`
-        (stratified K-fold for classifiers when an integer).
+        (an integer >= 2: that many folds, stratified for classifiers; ``None``
+        means 5).
     scoring : str or callable, default=None
-        Scorer of the held-out data; ``None`` means accuracy for classifiers
+        Scorer of the held-out data (a name of
+        :func:`sklearn.metrics.get_scorer_names` or a callable
+        ``scorer(estimator, X, y)``); ``None`` means accuracy for classifiers
         and :math:`R^2` for regressors (the estimators' ``score``).
     n_jobs : int, default=None
         Number of splits processed in parallel (joblib).
@@ -189,6 +221,15 @@ def compare_with_early_stopping(estimator, X, y, *, n_rounds, cv=5, scoring=None
         ``"self_distilled_score_mean"``, ``"self_distilled_score_std"``,
         ``"early_stopped_score_mean"`` and ``"early_stopped_score_std"``. It
         converts to a table with ``pandas.DataFrame(table)``.
+
+    Raises
+    ------
+    TypeError
+        If ``estimator`` is not one of the supported estimators.
+    ValueError
+        If an argument is out of range or of the wrong type (scikit-learn's
+        ``InvalidParameterError``, also a ``TypeError``, naming the
+        parameter), checked before any fit.
 
     Notes
     -----
@@ -220,9 +261,7 @@ def compare_with_early_stopping(estimator, X, y, *, n_rounds, cv=5, scoring=None
     >>> bool(np.all(np.diff(table["train_loss_mean"]) > 0))
     True
     """
-    kind = _kind(estimator)
-    if n_rounds < 0 or int(n_rounds) != n_rounds:
-        raise ValueError(f"n_rounds must be an integer >= 0; got {n_rounds!r}.")
+    kind = _check_compare_arguments(estimator, n_rounds, cv, scoring, n_jobs)
     n_rounds = int(n_rounds)
     if kind == "wrapper":
         from ._wrapper import _is_skorch_net
