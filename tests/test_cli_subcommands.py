@@ -101,6 +101,7 @@ def test_nets_subcommand_matches_the_wrapper(tmp_path, capsys):
     assert rc == 0
     out = capsys.readouterr().out
     assert "[SelfDistillationWrapper] round 1" in out  # progress while training
+    assert "train_loss" not in out.split("[SelfDistillationWrapper]")[0]  # no epochs
     rec = np.loadtxt(tmp_path / "nets_digits_mlp_cross_entropy.csv", delimiter=",",
                      skiprows=1)
     assert rec.shape == (4, 6)
@@ -177,3 +178,23 @@ def test_compare_subcommand_reports_compare_with_early_stopping(tmp_path, capsys
     if (tmp_path / "compare_diabetes.png").exists():
         with open(tmp_path / "compare_diabetes.png", "rb") as f:
             assert f.read(4) == b"\x89PNG"
+
+
+def test_nets_verbose_prints_epochs_and_a_progress_bar(tmp_path, capsys):
+    pytest.importorskip("torch")
+    pytest.importorskip("skorch")
+    rc = main(["nets", "--rounds", "1", "--epochs", "3", "--repeats", "1",
+               "--train-size", "100", "--batch-size", "32", "--verbose",
+               "--out", str(tmp_path)])
+    assert rc == 0
+    captured = capsys.readouterr()
+    # skorch's epoch table, once per round, before the round's summary line.
+    rounds = captured.out.split("[SelfDistillationWrapper] round")
+    assert len(rounds) == 3
+    for log in rounds[:2]:
+        words = [line.split() for line in log.splitlines() if line.strip()]
+        assert [w[:2] for w in words if w[0] == "epoch"] == [["epoch", "train_loss"]]
+        assert [w[0] for w in words if w[0].isdigit()] == ["1", "2", "3"]
+    # A progress bar over the ceil(100 / 32) = 4 mini-batches of every epoch.
+    bars = captured.err.replace("\r", "\n")
+    assert bars.count("0/4 [") == 2 * 3
