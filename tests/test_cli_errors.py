@@ -81,6 +81,11 @@ INVALID = [
     (["compare", "--gamma", "inf"], "--gamma", "must be a number > 0"),
     (["compare", "--rounds", "-1"], "--rounds", "must be an integer >= 0"),
     (["compare", "--dataset", "iris"], "--dataset", "invalid choice: 'iris'"),
+    (["compare", "--seed", "-3"], "--seed", "from 0 to 4294967295"),
+    (["compare", "--epsilon", "nan"], "--epsilon", "must be a number > 0"),
+    (["nets", "--dataset", "mnist"], "--dataset", "invalid choice: 'mnist'"),
+    (["nets", "--device", "tpu"], "--device", "invalid choice: 'tpu'"),
+    (["nets", "--seed", "x"], "--seed", "from 0 to 4294967295"),
     (["nets", "--repeats", "0"], "--repeats", "must be an integer >= 1"),
     (["nets", "--epochs", "0"], "--epochs", "must be an integer >= 1"),
     (["nets", "--rounds", "-2"], "--rounds", "must be an integer >= 0"),
@@ -220,6 +225,32 @@ def test_estimator_error_is_one_line_and_exit_1(capsys, tmp_path):
     assert captured.err.startswith("selfdistill sparsity: error: epsilon = 1 "
                                    "mean(y^2) collapses at round 0")
     assert "choose a smaller fraction" in captured.err
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_nets_without_torch_is_one_line_and_exit_1(device, capsys, monkeypatch,
+                                                   tmp_path):
+    monkeypatch.setitem(sys.modules, "torch", None)
+    rc = main(["nets", "--device", device, "--out", str(tmp_path)])
+    assert rc == 1
+    assert capsys.readouterr().err == (
+        "selfdistill nets: error: nets needs torch and skorch (pip install "
+        "'sklearn-selfdistill[torch]').\n")
+
+
+def test_infeasible_epsilon_inside_compare_is_one_line_and_exit_1(capsys, tmp_path):
+    # gamma = 1e-9 makes the RBF kernel numerically constant: most of y lies in
+    # the null space and epsilon = 0.001 is out of reach, found by the fit.
+    rc = main(["compare", "--n-samples", "40", "--cv", "2", "--rounds", "1",
+               "--epsilon", "0.001", "--gamma", "1e-9", "--out", str(tmp_path)])
+    assert rc == 1
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith("selfdistill compare: error: epsilon=0.001 is "
+                                   "below the smallest training mean squared error")
+    assert "Choose epsilon > " in captured.err
+    assert "Traceback" not in captured.err
+    assert not any(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize("error, expected", [
