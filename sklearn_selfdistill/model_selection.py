@@ -195,16 +195,12 @@ def compare_with_early_stopping(estimator, X, y, *, n_rounds, cv=5, scoring=None
     y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         Targets or class labels.
     n_rounds : int
-        Number of self-distillation rounds compared (rounds 0 to ``n_rounds``),
-        an integer >= 0.
-    cv : int, cross-validation generator, iterable or None, default=5
+        Number of self-distillation rounds compared (rounds 0 to ``n_rounds``).
+    cv : int, cross-validation generator or iterable, default=5
         Splitting strategy, as in :func:`~sklearn.model_selection.cross_validate`
-        (an integer >= 2: that many folds, stratified for classifiers; ``None``
-        means 5).
+        (stratified K-fold for classifiers when an integer).
     scoring : str or callable, default=None
-        Scorer of the held-out data (a name of
-        :func:`sklearn.metrics.get_scorer_names` or a callable
-        ``scorer(estimator, X, y)``); ``None`` means accuracy for classifiers
+        Scorer of the held-out data; ``None`` means accuracy for classifiers
         and :math:`R^2` for regressors (the estimators' ``score``).
     n_jobs : int, default=None
         Number of splits processed in parallel (joblib).
@@ -221,15 +217,6 @@ def compare_with_early_stopping(estimator, X, y, *, n_rounds, cv=5, scoring=None
         ``"self_distilled_score_mean"``, ``"self_distilled_score_std"``,
         ``"early_stopped_score_mean"`` and ``"early_stopped_score_std"``. It
         converts to a table with ``pandas.DataFrame(table)``.
-
-    Raises
-    ------
-    TypeError
-        If ``estimator`` is not one of the supported estimators.
-    ValueError
-        If an argument is out of range or of the wrong type (scikit-learn's
-        ``InvalidParameterError``, also a ``TypeError``, naming the
-        parameter), checked before any fit.
 
     Notes
     -----
