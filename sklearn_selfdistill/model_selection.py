@@ -8,12 +8,19 @@ a network, stopping the training as soon as its loss reaches a value.
 on held-out data.
 """
 
+from numbers import Integral
+
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone, is_classifier
-from sklearn.metrics import check_scoring
+from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.validation import indexable
 
 from ._classifier import SelfDistilledKernelRidgeClassifier
@@ -100,6 +107,27 @@ def _wrapper_losses(model, X_train, y_train):
                           classifier, _is_skorch_net(est))
         for est, out in zip(model.estimators_, outputs)
     ])
+
+
+def _check_compare_arguments(estimator, n_rounds, cv, scoring, n_jobs):
+    """Validate the arguments of compare_with_early_stopping before any work.
+
+    Returns the estimator's kind (``"kernel"`` or ``"wrapper"``). Raises
+    :class:`~sklearn.utils._param_validation.InvalidParameterError` (a
+    ``ValueError`` and a ``TypeError``) naming the parameter, or ``TypeError``
+    for an unsupported estimator.
+    """
+    validate_parameter_constraints(
+        {
+            "n_rounds": [Interval(Integral, 0, None, closed="left")],
+            "cv": ["cv_object"],
+            "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+            "n_jobs": [Integral, None],
+        },
+        {"n_rounds": n_rounds, "cv": cv, "scoring": scoring, "n_jobs": n_jobs},
+        caller_name="compare_with_early_stopping",
+    )
+    return _kind(estimator)
 
 
 def _one_split(estimator, kind, X, y, train, test, n_rounds, scorer):
@@ -220,9 +248,7 @@ def compare_with_early_stopping(estimator, X, y, *, n_rounds, cv=5, scoring=None
     >>> bool(np.all(np.diff(table["train_loss_mean"]) > 0))
     True
     """
-    kind = _kind(estimator)
-    if n_rounds < 0 or int(n_rounds) != n_rounds:
-        raise ValueError(f"n_rounds must be an integer >= 0; got {n_rounds!r}.")
+    kind = _check_compare_arguments(estimator, n_rounds, cv, scoring, n_jobs)
     n_rounds = int(n_rounds)
     if kind == "wrapper":
         from ._wrapper import _is_skorch_net

@@ -16,7 +16,7 @@ def test_every_subcommand_has_help(name, capsys):
         main([name, "--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"usage: python -m sklearn_selfdistill {name}")
+    assert out.startswith(f"usage: selfdistill {name}")
     assert "--out" in out or name == "compare"
 
 
@@ -63,7 +63,8 @@ def test_sparsity_table_against_brute_force():
         assert_allclose(curve, expected, rtol=1e-7)
         t_low = (np.linalg.norm(y) / np.sqrt(30 * eps) - 1) / 10.0
         assert row["guaranteed_rounds"] == pytest.approx(t_low, rel=1e-12)
-        t_g = min(int(np.floor(t_low)), len(expected) - 1)
+        # The last round Prop. 4 guarantees: every round t < t_low.
+        t_g = min(max(int(np.ceil(t_low)) - 1, 0), len(expected) - 1)
         assert row["ratio_at_guaranteed"] == pytest.approx(expected[t_g], rel=1e-7)
     # What the subcommand reports: per round, larger epsilon sparsifies more.
     ratio_0 = [row["ratio_round_0"] for row in rows]
@@ -100,6 +101,7 @@ def test_nets_subcommand_matches_the_wrapper(tmp_path, capsys):
     assert rc == 0
     out = capsys.readouterr().out
     assert "[SelfDistillationWrapper] round 1" in out  # progress while training
+    assert "train_loss" not in out.split("[SelfDistillationWrapper]")[0]  # no epochs
     rec = np.loadtxt(tmp_path / "nets_digits_mlp_cross_entropy.csv", delimiter=",",
                      skiprows=1)
     assert rec.shape == (4, 6)
@@ -134,11 +136,13 @@ def test_nets_without_network_points_to_digits(tmp_path, capsys, monkeypatch):
         raise OSError("[Errno -2] Name or service not known")
 
     monkeypatch.setattr(torchvision.datasets, "CIFAR10", offline)
-    rc = main(["nets", "--dataset", "cifar10", "--data-dir", str(tmp_path)])
-    assert rc == 2
-    out = capsys.readouterr().out
-    assert "could not download CIFAR-10" in out
-    assert "Use --dataset digits, which works offline" in out
+    rc = main(["nets", "--dataset", "cifar10", "--data-dir", str(tmp_path),
+               "--out", str(tmp_path)])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("selfdistill nets: error: could not download CIFAR-10")
+    assert "Use --dataset digits, which works offline" in err
 
 
 def test_compare_subcommand_reports_compare_with_early_stopping(tmp_path, capsys):
@@ -174,3 +178,23 @@ def test_compare_subcommand_reports_compare_with_early_stopping(tmp_path, capsys
     if (tmp_path / "compare_diabetes.png").exists():
         with open(tmp_path / "compare_diabetes.png", "rb") as f:
             assert f.read(4) == b"\x89PNG"
+
+
+def test_nets_verbose_prints_epochs_and_a_progress_bar(tmp_path, capsys):
+    pytest.importorskip("torch")
+    pytest.importorskip("skorch")
+    rc = main(["nets", "--rounds", "1", "--epochs", "3", "--repeats", "1",
+               "--train-size", "100", "--batch-size", "32", "--verbose",
+               "--out", str(tmp_path)])
+    assert rc == 0
+    captured = capsys.readouterr()
+    # skorch's epoch table, once per round, before the round's summary line.
+    rounds = captured.out.split("[SelfDistillationWrapper] round")
+    assert len(rounds) == 3
+    for log in rounds[:2]:
+        words = [line.split() for line in log.splitlines() if line.strip()]
+        assert [w[:2] for w in words if w[0] == "epoch"] == [["epoch", "train_loss"]]
+        assert [w[0] for w in words if w[0].isdigit()] == ["1", "2", "3"]
+    # A progress bar over the ceil(100 / 32) = 4 mini-batches of every epoch.
+    bars = captured.err.replace("\r", "\n")
+    assert bars.count("0/4 [") == 2 * 3

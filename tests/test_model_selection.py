@@ -122,7 +122,7 @@ def test_unsupported_estimators_get_clear_errors(regression):
     X, y = regression
     with pytest.raises(TypeError, match="supports SelfDistilledKernelRidge"):
         compare_with_early_stopping(Ridge(), X, y, n_rounds=1)
-    with pytest.raises(ValueError, match="n_rounds must be an integer >= 0"):
+    with pytest.raises(ValueError, match="n_rounds. parameter of compare_with_early"):
         compare_with_early_stopping(SelfDistilledKernelRidge(), X, y, n_rounds=-1)
 
 

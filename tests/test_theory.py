@@ -82,8 +82,8 @@ def test_guaranteed_rounds_on_well_conditioned_gram(seed, ratio):
     assert model.guaranteed_rounds_ >= 1
     n_live = int(np.sum(~model.collapsed_))
     assert model.collapsed_[-1], "use more rounds: collapse must be observed"
-    # Rounds after round 0 before collapse: n_live - 1 >= floor(t_low).
-    assert n_live - 1 >= math.floor(model.guaranteed_rounds_)
+    # Every round t < t_low is non-collapsed: rounds 0 .. ceil(t_low) - 1.
+    assert n_live >= math.ceil(model.guaranteed_rounds_)
     check_bounds(model, K, y, eps)
 
 
@@ -97,7 +97,7 @@ def test_prop5_ratio_bound(seed):
     t_low = model.guaranteed_rounds_
     assert t_low > 3
     d = model.eigenvalues_
-    for t in range(int(math.floor(t_low)) + 1):
+    for t in range(math.ceil(t_low)):  # every round t < t_low
         B = model.basis_coefficients_[t]
         bound = basis_ratio_bound(d, y, eps, t)
         ratio = B[:, None] / B[None, :]
@@ -106,7 +106,7 @@ def test_prop5_ratio_bound(seed):
         # The bound is not trivial: it exceeds 1 where d_k > d_j.
         assert np.all(bound[larger] > 1)
     with pytest.raises(ValueError, match="Prop. 5 holds for"):
-        basis_ratio_bound(d, y, eps, math.floor(t_low) + 1)
+        basis_ratio_bound(d, y, eps, math.ceil(t_low))
 
 
 @pytest.mark.parametrize(
@@ -126,7 +126,7 @@ def test_bounds_on_real_kernels(kernel, kw, w):
     # Prop. 4 is weak for real kernels, but it holds.
     assert model.guaranteed_rounds_ < 1
     n_live = int(np.sum(~model.collapsed_))
-    assert n_live - 1 >= math.floor(model.guaranteed_rounds_)
+    assert n_live >= math.ceil(model.guaranteed_rounds_)
     check_bounds(model, X, y, eps)
 
 
@@ -172,7 +172,7 @@ def test_theory_errors_and_singular_cases():
     assert guaranteed_rounds([1.0, 1.0], [0.1, 0.1], 0.5) == 0.0
     with pytest.raises(ValueError, match="same length"):
         guaranteed_rounds([1.0, 2.0], [1.0], 0.1)
-    with pytest.raises(ValueError, match="epsilon must be finite and > 0"):
+    with pytest.raises(ValueError, match="'epsilon' parameter of multiplier_bounds"):
         multiplier_bounds([1.0], [1.0], 0.0)
 
 
@@ -190,7 +190,7 @@ def test_literal_sqrt_k_times_epsilon_is_wrong():
     y_norm = np.linalg.norm(y)
     literal_rounds = (y_norm / (math.sqrt(n) * eps) - 1) / kappa
     assert n_after < math.floor(literal_rounds)
-    assert n_after >= math.floor(model.guaranteed_rounds_)
+    assert n_after + 1 >= math.ceil(model.guaranteed_rounds_)
     d = model.eigenvalues_
     literal_high = d.max() * math.sqrt(n) * eps / (y_norm - math.sqrt(n) * eps)
     assert model.c_[0] > literal_high
@@ -207,6 +207,53 @@ def test_random_problems_never_violate_the_corrected_bounds():
         y = rng.randn(n)
         eps = np.mean(y**2) * 10 ** rng.uniform(-4, -0.2)
         model = fit_precomputed(K, y, eps, n_rounds=12)
-        assert (np.sum(~model.collapsed_) - 1 >= math.floor(model.guaranteed_rounds_)
+        assert (np.sum(~model.collapsed_) >= math.ceil(model.guaranteed_rounds_)
                 or not model.collapsed_[-1])
         check_bounds(model, K, y, eps)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("ratio", [2.0, 3.0, 4.0])
+def test_round_t_low_collapses_when_t_low_is_an_integer(seed, ratio):
+    # kappa = 1: each round removes a residual of norm sqrt(K eps) along y_t,
+    # so ||y_t|| = ||y_0|| - t sqrt(K eps) and round t collapses exactly when
+    # t >= ||y_0|| / sqrt(K eps) - 1 = t_low. Prop. 4 guarantees t < t_low only.
+    n = 10
+    y = np.random.RandomState(seed).randn(n)
+    eps = np.mean(y**2) / ratio**2
+    K = 0.7 * n * np.eye(n)
+    model = fit_precomputed(K, y, eps, n_rounds=6)
+    t_low = guaranteed_rounds(model.eigenvalues_, y, eps)
+    assert_allclose(t_low, ratio - 1.0, rtol=1e-14)
+    k = int(ratio) - 1
+    assert_array_equal(model.collapsed_, np.arange(7) >= k)
+    assert not model.collapsed_[k - 1] and model.collapsed_[k]
+    # Round by round, the targets' norms fall by sqrt(K eps) exactly.
+    norms = [np.linalg.norm(y_t) for y_t in round_targets(model, K, y)]
+    assert_allclose(norms[: k + 1], np.linalg.norm(y) - np.arange(k + 1)
+                    * np.sqrt(n * eps), rtol=1e-12)
+    # Prop. 5 is offered for the guaranteed rounds only.
+    for t in range(k):
+        bound = basis_ratio_bound(model.eigenvalues_, y, eps, t)
+        assert_array_equal(bound, 0.0)  # all eigenvalues equal: no pair d_k > d_j
+    with pytest.raises(ValueError, match=r"0 <= t < t_low = %g" % (ratio - 1)):
+        basis_ratio_bound(model.eigenvalues_, y, eps, k)
+
+
+def test_triangle_inequality_bound_kappa_times_prop4():
+    # Notes of guaranteed_rounds: every round t < ||y_0|| / sqrt(K eps) - 1 is
+    # non-collapsed whatever kappa; a bound kappa times Prop. 4's.
+    rng = np.random.RandomState(11)
+    strictly_better = 0
+    for trial in range(30):
+        n = rng.randint(5, 20)
+        K, _ = conditioned_gram(n, 10 ** rng.uniform(0.2, 1.5), seed=2000 + trial)
+        y = rng.randn(n)
+        eps = np.mean(y**2) * 10 ** rng.uniform(-2.5, -0.3)
+        model = fit_precomputed(K, y, eps, n_rounds=400)
+        assert model.collapsed_[-1]
+        n_live = int(np.sum(~model.collapsed_))
+        bound = np.linalg.norm(y) / np.sqrt(n * eps) - 1.0
+        assert n_live >= math.ceil(bound)
+        strictly_better += math.ceil(bound) > math.ceil(model.guaranteed_rounds_)
+    assert strictly_better >= 25
