@@ -9,12 +9,14 @@ from ._classifier import SelfDistilledKernelRidgeClassifier
 from ._cv import SelfDistilledKernelRidgeClassifierCV, SelfDistilledKernelRidgeCV
 from ._kernel_ridge import SelfDistilledKernelRidge
 from ._plot import BasisCoefficientsDisplay, DistillationCurveDisplay
+from ._plot_search import DistillationSearchDisplay
 from ._version import __version__
 from ._wrapper import SelfDistillationWrapper
 
 __all__ = [
     "BasisCoefficientsDisplay",
     "DistillationCurveDisplay",
+    "DistillationSearchDisplay",
     "SelfDistillationWrapper",
     "SelfDistilledKernelRidge",
     "SelfDistilledKernelRidgeCV",
