@@ -220,6 +220,11 @@ class DistillationCurveDisplay:
                 "x='train_loss' needs the early_stopping table of "
                 "compare_with_early_stopping."
             )
+        if x == "train_loss" and "train_loss_mean" not in dict(self.early_stopping):
+            raise ValueError(
+                "x='train_loss' needs 'train_loss_mean' in the early_stopping "
+                "table, as compare_with_early_stopping returns."
+            )
         if x == "round" and self.train_scores is None and self.test_scores is None \
                 and self.early_stopping is None:
             raise ValueError("Nothing to draw: pass train_scores, test_scores or "
@@ -248,7 +253,10 @@ class DistillationCurveDisplay:
                      {"marker": "s", "linestyle": "--"})
         if self.early_stopping is not None:
             cols = _early_stopping_columns(self.early_stopping)
-            xs = cols["round"] if x == "round" else cols["train_loss_mean"]
+            if x == "round":
+                xs = cols["round"]
+            else:
+                xs = np.asarray(dict(self.early_stopping)["train_loss_mean"])
             for key, text, defaults in (
                 ("self_distilled", "self-distillation (CV test)", {"marker": "^"}),
                 ("early_stopped", "early stopping at equal training loss (CV test)",
