@@ -15,8 +15,11 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 threadpool_limits(limits=1, user_api="blas")
 sys.path.insert(0, os.path.abspath(".."))
+sys.path.insert(0, os.path.abspath("."))
 
 import sklearn_selfdistill  # noqa: E402
+from _numbers import compute as _compute_numbers  # noqa: E402
+from _numbers import rst_prolog as _numbers_prolog  # noqa: E402
 
 project = "sklearn_selfdistill"
 author = "The sklearn_selfdistill developers"
@@ -28,6 +31,8 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.extlinks",
     "sphinx.ext.mathjax",
+    # MathJax 3 shipped with the build: the math renders with no network.
+    "sphinx-mathjax-offline",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "myst_parser",
@@ -38,6 +43,13 @@ root_doc = "index"
 # Files whose name starts with an underscore are included by other pages.
 exclude_patterns = ["_build", "_*.rst", "**/README.rst", "sg_execution_times.rst"]
 templates_path = ["_templates"]
+# Relative to _static/, where sphinx-mathjax-offline copies MathJax.
+mathjax_path = "mathjax/tex-chtml.js"
+
+# Every number the user guide quotes is computed here, at build time, by the
+# code that the gallery and the command line run (see _numbers.py), and used
+# in the guide as a substitution such as |prop6_ratio_high|.
+rst_prolog = _numbers_prolog(_compute_numbers())
 
 autosummary_generate = True
 autodoc_default_options = {"members": True, "inherited-members": False}
@@ -55,7 +67,8 @@ html_theme_options = {
     "navbar_end": ["navbar-icon-links"],
     "show_prev_next": False,
 }
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["css/custom.css"]
 
 # The examples run with the Agg backend, one torch thread, without warnings
 # from third-party deprecations cluttering the pages.
