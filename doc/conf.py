@@ -52,7 +52,7 @@ mathjax_path = "mathjax/tex-chtml.js"
 rst_prolog = _numbers_prolog(_compute_numbers())
 
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_default_options = {"members": True}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 
@@ -89,13 +89,28 @@ sphinx_gallery_conf = {
 }
 
 _TYPE_LINE = re.compile(r"^(\s*\**\w+\s:\s)(.*)$")
+# Methods inherited from scikit-learn (``set_fit_request``...) cite its
+# glossary and user guide, which are not part of this site.
+_SKLEARN_ROLE = re.compile(r":(?:term|ref):`(?:([^`<]+?)\s*<([^`>]+)>|([^`]+))`")
+_SKLEARN_PAGES = {
+    "metadata_routing": "https://scikit-learn.org/stable/metadata_routing.html",
+}
+
+
+def _sklearn_role(match):
+    text, label, bare = match.groups()
+    if label in _SKLEARN_PAGES:
+        return f"`{text} <{_SKLEARN_PAGES[label]}>`__"
+    return text or bare
 _TRAILING_UNDERSCORE = re.compile(r"(?<![`\w])([A-Za-z]\w*_)(?![`\w])")
 
 
 def _tidy_docstring(app, what, name, obj, options, lines):
-    """Join backslash-continued lines (raw docstrings keep the backslash) and
+    """Join backslash-continued lines (raw docstrings keep the backslash),
     quote names ending with an underscore in parameter types, where docutils
-    would read ``name_`` as a hyperlink reference."""
+    would read ``name_`` as a hyperlink reference, and point scikit-learn's
+    glossary terms and routing guide of inherited methods to plain text and
+    scikit-learn's site."""
     joined = []
     for line in lines:
         if joined and joined[-1].endswith("\\"):
@@ -108,6 +123,8 @@ def _tidy_docstring(app, what, name, obj, options, lines):
             joined[i] = match.group(1) + _TRAILING_UNDERSCORE.sub(
                 r"``\1``", match.group(2)
             )
+    if (getattr(obj, "__module__", None) or "").startswith("sklearn."):
+        joined = [_SKLEARN_ROLE.sub(_sklearn_role, line) for line in joined]
     lines[:] = joined
 
 
