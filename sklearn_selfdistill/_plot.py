@@ -258,8 +258,8 @@ class DistillationCurveDisplay:
             else:
                 xs = np.asarray(dict(self.early_stopping)["train_loss_mean"])
             for key, text, defaults in (
-                ("self_distilled", "self-distillation (CV test)", {"marker": "^"}),
-                ("early_stopped", "early stopping at equal training loss (CV test)",
+                ("self_distilled", "self-distillation, held-out", {"marker": "^"}),
+                ("early_stopped", "early stopping at equal training loss, held-out",
                  {"marker": "v", "linestyle": ":"}),
             ):
                 mean = cols[f"{key}_score_mean"]
@@ -327,7 +327,7 @@ class DistillationCurveDisplay:
             Axes to draw on.
         name : str, default=None
             Name of the model in the legend; defaults to the estimator's class
-            name.
+            name, and ``""`` leaves it out.
         **kwargs : dict
             Keyword arguments of the lines (see :meth:`plot`).
 

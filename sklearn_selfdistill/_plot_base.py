@@ -5,7 +5,8 @@ Displays: ``plot(ax=None, *, name=None, **kwargs)`` creates a figure (with a
 constrained layout, so titles and labels are never clipped) only when no axes
 is given, passes ``kwargs`` to its artists over its own defaults, and sets a
 title only on the axes it created. Each model drawn on an axes gets its own
-legend entries: a label already on the axes gets a numbered suffix.
+legend entries: a label already on the axes gets a numbered suffix, and
+``name=""`` leaves the name out.
 """
 
 import numpy as np
@@ -56,7 +57,7 @@ def _model_prefix(ax, name, taken=None):
     ``taken`` lists the labels on the axes before this Display drew; ``None``
     reads them from ``ax``.
     """
-    if name is None:
+    if not name:
         return None
     taken = _taken_labels(ax) if taken is None else taken
     prefixes = {label.split(",")[0] for label in taken}
@@ -69,7 +70,7 @@ def _model_prefix(ax, name, taken=None):
 
 
 def _label(prefix, text):
-    return text if prefix is None else f"{prefix}, {text}"
+    return text if not prefix else f"{prefix}, {text}"
 
 
 def _finish(display, ax, created, *, title, legend=True):

@@ -278,7 +278,7 @@ class BasisCoefficientsDisplay:
             Axes to draw on.
         name : str, default=None
             Name of the model in the legend; defaults to the estimator's class
-            name.
+            name, and ``""`` leaves it out.
         **kwargs : dict
             Keyword arguments of the artists (see :meth:`plot`).
 

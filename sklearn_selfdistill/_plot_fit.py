@@ -164,7 +164,8 @@ class DistillationFitDisplay:
         ax : matplotlib Axes, default=None
             Axes to draw on.
         name : str, default=None
-            Name of the model in the legend; defaults to the class name.
+            Name of the model in the legend; defaults to the class name, and
+            ``""`` leaves it out.
         **kwargs : dict
             Keyword arguments of the fits (see :meth:`plot`).
 
@@ -354,7 +355,8 @@ class SparsificationDisplay:
         ax : matplotlib Axes, default=None
             Axes to draw on.
         name : str, default=None
-            Name of the model in the legend; defaults to the class name.
+            Name of the model in the legend; defaults to the class name, and
+            ``""`` leaves it out.
         **kwargs : dict
             Keyword arguments of the curve.
 

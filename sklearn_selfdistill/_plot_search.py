@@ -344,7 +344,8 @@ class DistillationSearchDisplay:
         ax : matplotlib Axes, default=None
             Axes to draw on.
         name : str, default=None
-            Name of the search in the legend; defaults to the class name.
+            Name of the search in the legend; defaults to the class name, and
+            ``""`` leaves it out.
         **kwargs : dict
             Keyword arguments of the curves (see :meth:`plot`).
 

@@ -154,7 +154,7 @@ def test_distillation_curve_early_stopping_table(sine_data):
     assert_array_equal(disp.lines_["early_stopped_cv"].get_xdata(), [0, 1, 2])
     legend = [text.get_text() for text in disp.ax_.get_legend().get_texts()]
     assert (
-        "SelfDistilledKernelRidge, early stopping at equal training loss (CV test)"
+        "SelfDistilledKernelRidge, early stopping at equal training loss, held-out"
         in legend
     )
     with pytest.raises(ValueError, match="compare_with_early_stopping"):

@@ -207,7 +207,7 @@ def test_curve_from_early_stopping_over_training_loss():
     assert [t.get_text() for t in disp.ax_.texts] == ["t=0", "t=1", "t=2"]
     assert disp.ax_.get_xlabel() == "training loss on the original labels"
     assert disp.ax_.get_ylabel() == "accuracy"
-    assert legend_texts(disp.ax_)[0] == "net, self-distillation (CV test)"
+    assert legend_texts(disp.ax_)[0] == "net, self-distillation, held-out"
     rounds = DistillationCurveDisplay.from_early_stopping(table, x="round")
     assert_array_equal(rounds.lines_["early_stopped_cv"].get_xdata(), [0, 1, 2])
 
@@ -225,3 +225,8 @@ def test_curve_errors_name_the_parameter():
         DistillationCurveDisplay.from_early_stopping(table)
     with pytest.raises(ValueError, match="Nothing to draw"):
         DistillationCurveDisplay(rounds=[0, 1]).plot()
+
+
+def test_empty_name_leaves_the_legend_unprefixed(model):
+    disp = BasisCoefficientsDisplay.from_estimator(model, name="", rounds=[0, 1])
+    assert legend_texts(disp.ax_) == ["round 0", "round 1"]
