@@ -210,7 +210,8 @@ class DistillationSearchDisplay:
                 or (grid_rounds.size > 1 and j == grid_rounds.size - 1)
             )
             text = (f"selected: epsilon = {self.best_epsilon:.3g}, "
-                    f"{self.best_n_rounds} rounds")
+                    f"{self.best_n_rounds} round"
+                    + ("" if self.best_n_rounds == 1 else "s"))
             if self.selection_on_edge_:
                 text += " (edge of the grid)"
             (self.best_marker_,) = ax.plot(

@@ -99,7 +99,7 @@ def test_selection_marked_with_edge(search):
         scores=np.arange(9.0).reshape(3, 3), best_epsilon=0.2, best_n_rounds=1,
     ).plot()
     assert inner.selection_on_edge_ is False
-    assert legend_texts(inner.ax_)[-1] == "selected: epsilon = 0.2, 1 rounds"
+    assert legend_texts(inner.ax_)[-1] == "selected: epsilon = 0.2, 1 round"
     edge = DistillationSearchDisplay(
         epsilons=[0.1, 0.2, 0.3], n_rounds=[0, 1, 2],
         scores=np.arange(9.0).reshape(3, 3), best_epsilon=0.2, best_n_rounds=2,
