@@ -10,6 +10,7 @@ from ._plot_basis import _select_output
 __all__ = ["DistillationFitDisplay", "SparsificationDisplay"]
 
 _STYLES = ["-", "--", "-.", ":"]
+_GUARANTEED_GID = "sklearn_selfdistill-guaranteed-rounds"
 
 
 def _round_styles(i, n, kwargs):
@@ -325,18 +326,16 @@ class SparsificationDisplay:
             ax.set_xscale("symlog", linthresh=1)
         ax.set_xlabel("self-distillation round t")
         ax.set_ylabel(r"$B_t[k_{first}] \,/\, B_t[k_{last}]$")
-        _finish(self, ax, created, legend=False,
-                title="Sparsification of the basis coefficients")
-        handles, labels = ax.get_legend_handles_labels()
-        if self.guaranteed_marker_ is not None and "guaranteed rounds (Prop. 4)" \
-                not in labels:
-            from matplotlib.lines import Line2D
-
-            handles.append(Line2D([], [], linestyle="none", marker="D",
-                                  color="gray", markeredgecolor="black"))
-            labels.append("guaranteed rounds (Prop. 4)")
-        ax.legend(handles, labels)
-        return self
+        if self.guaranteed_marker_ is not None:
+            # One legend entry for the diamonds of every model, kept last.
+            for line in ax.get_lines():
+                if line.get_gid() == _GUARANTEED_GID:
+                    line.remove()
+            ax.plot([], [], linestyle="none", marker="D", color="gray",
+                    markeredgecolor="black", label="guaranteed rounds (Prop. 4)",
+                    gid=_GUARANTEED_GID)
+        return _finish(self, ax, created,
+                       title="Sparsification of the basis coefficients")
 
     @classmethod
     def from_estimator(cls, estimator, *, output=None, ax=None, name=None,
