@@ -31,7 +31,7 @@ class DocLinkMixin:
     ...     pass
     >>> Model.__module__ = "sklearn_selfdistill._kernel_ridge"
     >>> Model()._get_doc_link()
-    'https://sklearn-selfdistill.github.io/sklearn-selfdistill/generated/sklearn_selfdistill.Model.html'
+    'https://sklearn-selfdistill.github.io/.../generated/sklearn_selfdistill.Model.html'
     """
 
     _doc_link_module = "sklearn_selfdistill"

@@ -108,8 +108,9 @@ class DistillationSearchDisplay:
     >>> rng = np.random.RandomState(0)
     >>> X = rng.uniform(size=(60, 1))
     >>> y = np.sin(2 * np.pi * X[:, 0]) + 0.3 * rng.randn(60)
-    >>> search = SelfDistilledKernelRidgeCV(epsilons=[0.02, 0.05, 0.1], kernel="laplacian",
-    ...                                     max_rounds=3, gamma=5.0).fit(X, y)
+    >>> search = SelfDistilledKernelRidgeCV(
+    ...     epsilons=[0.02, 0.05, 0.1], max_rounds=3, kernel="laplacian",
+    ...     gamma=5.0).fit(X, y)
     >>> disp = DistillationSearchDisplay.from_estimator(search)
     >>> disp.scores.shape
     (3, 4)
