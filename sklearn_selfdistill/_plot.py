@@ -19,6 +19,14 @@ from ._plot_basis import BasisCoefficientsDisplay
 __all__ = ["BasisCoefficientsDisplay", "DistillationCurveDisplay"]
 
 
+def _next_color(ax):
+    """The next colour of the axes' property cycle."""
+    try:
+        return ax._get_lines.get_next_color()
+    except AttributeError:  # matplotlib without this (private) helper
+        return f"C{len(ax.get_lines()) % 10}"
+
+
 class _RoundView:
     """The model of one round, seen through the estimator's staged methods.
 
@@ -269,7 +277,7 @@ class DistillationCurveDisplay:
                 ):
                     # Another model: the next colour of the axes' cycle.
                     color = None
-                    defaults = {**defaults, "color": ax._get_lines.get_next_color()}
+                    defaults = {**defaults, "color": _next_color(ax)}
                 line = draw(f"{key}_cv", xs, mean, text, defaults)
                 ax.fill_between(xs, mean - std, mean + std, color=line.get_color(),
                                 alpha=0.2, linewidth=0)

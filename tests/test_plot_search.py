@@ -197,3 +197,29 @@ def test_errors_name_the_parameter(search):
         DistillationSearchDisplay.from_estimator(search, rounds=[7])
     with pytest.raises(ValueError, match="scores must have shape"):
         DistillationSearchDisplay(epsilons=[1, 2], n_rounds=[0], scores=[1.0]).plot()
+
+
+def test_from_cv_results_hand_built_grid():
+    # A randomized search: cells missing (NaN), one cell seen twice (the
+    # better score is drawn), the best by rank, and masked object columns as
+    # GridSearchCV stores them.
+    eps = np.ma.MaskedArray([0.1, 0.2, 0.2, 0.4], dtype=object)
+    rounds = np.ma.MaskedArray([0, 1, 1, 0], dtype=object)
+    results = {
+        "param_epsilon": eps,
+        "param_n_rounds": rounds,
+        "mean_test_score": np.array([0.5, 0.6, 0.7, np.nan]),
+        "rank_test_score": np.array([3, 2, 1, 4]),
+    }
+    disp = DistillationSearchDisplay.from_cv_results(results, score_name="R2")
+    assert_array_equal(disp.epsilons, [0.1, 0.2, 0.4])
+    assert_array_equal(disp.n_rounds, [0, 1])
+    expected = np.array([[0.5, np.nan], [np.nan, 0.7], [np.nan, np.nan]])
+    assert_array_equal(disp.scores, expected)
+    assert (disp.best_epsilon, disp.best_n_rounds) == (0.2, 1)
+    assert disp.selection_on_edge_ is True  # most rounds of the grid
+    assert disp.scores_std is None and len(disp.ax_.collections) == 0
+    assert disp.ax_.get_ylabel() == "R2"
+    assert_array_equal(
+        [t.get_text() for t in disp.ax_.get_xticklabels()], ["0.1", "0.2", "0.4"]
+    )
