@@ -139,6 +139,9 @@ class DistillationCurveDisplay:
         Label of the y axis.
     estimator_name : str, default=None
         Name of the model in the legend; None leaves it out.
+    train_scores_std, test_scores_std : ndarray of shape (n_stages,), default=None
+        Spread of the scores (e.g. over repeated runs), drawn as a band of one
+        standard deviation around the curve.
 
     Attributes
     ----------
@@ -188,6 +191,8 @@ class DistillationCurveDisplay:
         early_stopping=None,
         score_name="score",
         estimator_name=None,
+        train_scores_std=None,
+        test_scores_std=None,
     ):
         self.rounds = rounds
         self.train_scores = train_scores
@@ -195,6 +200,8 @@ class DistillationCurveDisplay:
         self.early_stopping = early_stopping
         self.score_name = score_name
         self.estimator_name = estimator_name
+        self.train_scores_std = train_scores_std
+        self.test_scores_std = test_scores_std
 
     def plot(self, ax=None, *, name=None, x="round", **kwargs):
         """Draw the curves.
@@ -253,12 +260,19 @@ class DistillationCurveDisplay:
             return line
 
         if x == "round":
-            if self.train_scores is not None:
-                draw("train", self.rounds, self.train_scores,
-                     "training data, original labels", {"marker": "o"})
-            if self.test_scores is not None:
-                draw("test", self.rounds, self.test_scores, "held-out data",
-                     {"marker": "s", "linestyle": "--"})
+            for key, scores, std, text, defaults in (
+                ("train", self.train_scores, self.train_scores_std,
+                 "training data, original labels", {"marker": "o"}),
+                ("test", self.test_scores, self.test_scores_std, "held-out data",
+                 {"marker": "s", "linestyle": "--"}),
+            ):
+                if scores is None:
+                    continue
+                line = draw(key, self.rounds, scores, text, defaults)
+                if std is not None:
+                    scores, std = np.asarray(scores), np.asarray(std)
+                    ax.fill_between(self.rounds, scores - std, scores + std,
+                                    color=line.get_color(), alpha=0.2, linewidth=0)
         if self.early_stopping is not None:
             cols = _early_stopping_columns(self.early_stopping)
             if x == "round":

@@ -230,3 +230,21 @@ def test_curve_errors_name_the_parameter():
 def test_empty_name_leaves_the_legend_unprefixed(model):
     disp = BasisCoefficientsDisplay.from_estimator(model, name="", rounds=[0, 1])
     assert legend_texts(disp.ax_) == ["round 0", "round 1"]
+
+
+def test_curve_spread_over_runs_drawn_as_bands():
+    # e.g. the mean and standard deviation of several training runs per round
+    train = np.array([[0.9, 0.85, 0.8], [0.92, 0.86, 0.78]])
+    test = np.array([[0.7, 0.75, 0.72], [0.72, 0.73, 0.7]])
+    disp = DistillationCurveDisplay(
+        rounds=np.arange(3), train_scores=train.mean(0), test_scores=test.mean(0),
+        train_scores_std=train.std(0), test_scores_std=test.std(0),
+        score_name="accuracy",
+    ).plot()
+    bands = disp.ax_.collections
+    assert len(bands) == 2
+    for band, runs in zip(bands, (train, test)):
+        ys = band.get_paths()[0].vertices[:, 1]
+        assert_allclose(ys.min(), np.min(runs.mean(0) - runs.std(0)))
+        assert_allclose(ys.max(), np.max(runs.mean(0) + runs.std(0)))
+    assert_allclose(disp.lines_["test"].get_ydata(), test.mean(0))
