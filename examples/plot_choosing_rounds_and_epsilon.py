@@ -30,7 +30,11 @@ from sklearn.datasets import make_friedman1
 from sklearn.metrics import mean_squared_error
 from sklearn.model_selection import GridSearchCV, KFold
 
-from sklearn_selfdistill import SelfDistilledKernelRidge, SelfDistilledKernelRidgeCV
+from sklearn_selfdistill import (
+    DistillationSearchDisplay,
+    SelfDistilledKernelRidge,
+    SelfDistilledKernelRidgeCV,
+)
 
 # Collapsed grid points are expected here: they get the worst score.
 warnings.filterwarnings("ignore", message=".*grid points")
@@ -87,30 +91,31 @@ gap = np.max(np.abs(kfold.cv_results_["mean_test_score"][valid]
 print(f"largest difference from GridSearchCV's mean_test_score: {gap:.2e}")
 
 # %%
-# The error surfaces
+# The searches drawn
 # ------------------
-# Rows: epsilon (a fraction of var(y)); columns: rounds. Blank cells are
-# collapsed grid points. Small epsilons need rounds, larger ones are best
-# with none: along the valley the two knobs trade off.
-fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-grid_errors = -grid.cv_results_["mean_test_score"].reshape(len(epsilons), len(rounds))
-surfaces = [
-    ("leave-one-out (one eigendecomposition)", loo.loo_errors_),
-    # Blank where some fold collapsed (kfold marks those points infinite).
-    ("5-fold GridSearchCV",
-     np.where(np.isfinite(kfold.loo_errors_), grid_errors, np.inf)),
-]
-finite = np.concatenate([s[np.isfinite(s)] for _, s in surfaces])
-for ax, (title, surface) in zip(axes, surfaces):
-    shown = np.where(np.isfinite(surface), surface, np.nan)
-    image = ax.imshow(shown, aspect="auto", origin="lower", cmap="viridis",
-                      vmin=finite.min(), vmax=np.percentile(finite, 90))
-    ax.set_xticks(range(len(rounds)), rounds)
-    ax.set_yticks(range(len(epsilons)), [f"{e:.3f}" for e in epsilons])
-    ax.set_xlabel("rounds")
-    ax.set_title(title)
-axes[0].set_ylabel("epsilon / var(y)")
-fig.colorbar(image, ax=axes, label="held-out MSE")
+# :class:`~sklearn_selfdistill.DistillationSearchDisplay` draws the held-out
+# score of every grid point over epsilon (a fraction of var(y)), one curve per
+# number of rounds, and marks the selection with a star. Gaps are collapsed
+# grid points. Small epsilons need rounds, larger ones are best with none:
+# along the valley the two knobs trade off. On the right, GridSearchCV's own
+# ``cv_results_`` (black crosses for 0 and 3 rounds, drawn by the same
+# Display) lie on the curves of the K-fold fallback.
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True,
+                         layout="constrained")
+DistillationSearchDisplay.from_estimator(loo, ax=axes[0], name="")
+axes[0].set_title("leave-one-out (one eigendecomposition)")
+DistillationSearchDisplay.from_estimator(kfold, ax=axes[1], name="", show_std=False)
+DistillationSearchDisplay.from_estimator(
+    grid, ax=axes[1], name="GridSearchCV", rounds=[0, 3], color="black",
+    linestyle="none", marker="x", markersize=7, show_std=False,
+)
+axes[1].set_title("5-fold: the CV class and GridSearchCV")
+axes[1].set_ylabel("")
+axes[1].legend(fontsize="small", ncols=2)
+# The heavily over-regularised points (large epsilon, many rounds) are far
+# below; show the best 90 % of the leave-one-out scores.
+scores = loo.cv_results_["mean_test_score"]
+axes[0].set_ylim(np.percentile(scores[np.isfinite(scores)], 10), None)
 
 # %%
 # Leave-one-out is exact for round 0 with the multiplier held fixed and

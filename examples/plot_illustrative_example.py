@@ -25,7 +25,11 @@ eigenvalues' fastest).
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sklearn_selfdistill import BasisCoefficientsDisplay, SelfDistilledKernelRidge
+from sklearn_selfdistill import (
+    BasisCoefficientsDisplay,
+    DistillationFitDisplay,
+    SelfDistilledKernelRidge,
+)
 from sklearn_selfdistill.datasets import load_paper_example
 
 X, y = load_paper_example()
@@ -61,19 +65,14 @@ for t, fit in enumerate(fits):
 # ------------------------------
 # Round 0 fits the noise; the following rounds are smoother and smoother, and
 # the fit flattens towards zero before it collapses.
-live = np.flatnonzero(~model.collapsed_)
-fig, ax = plt.subplots(figsize=(7, 4.5))
-ax.plot(x_grid[:, 0], truth, "k--", lw=1.2, label=r"ground truth $\sin(2\pi x)$")
-ax.plot(X[:, 0], y, "ko", label="training points")
-colors = plt.cm.viridis(np.linspace(0, 0.85, len(live)))
-for t, color in zip(live, colors):
-    ax.plot(x_grid[:, 0], fits[t], color=color, lw=2, label=f"round {t}")
-ax.set_xlabel("x", fontsize=12)
-ax.set_ylabel("f(x)", fontsize=12)
-ax.set_title(rf"Self-distillation rounds, spline kernel, $\epsilon$ = {epsilon}"
-             " (paper's Fig. 2)")
-ax.legend(fontsize=9, ncol=2)
-fig.tight_layout()
+# :class:`~sklearn_selfdistill.DistillationFitDisplay` draws every round that
+# has not collapsed over the training points and the noiseless function.
+disp = DistillationFitDisplay.from_estimator(
+    model, X, y, target=lambda x: np.sin(2 * np.pi * x), grid_resolution=501,
+    name="",
+)
+disp.ax_.set_title(rf"Self-distillation rounds, spline kernel, $\epsilon$ = {epsilon}"
+                   " (paper's Fig. 2)")
 
 # %%
 # Fig. 3: the basis coefficients shrink and sparsify
@@ -81,25 +80,25 @@ fig.tight_layout()
 # One panel per round, bars over the eigen-index (largest eigenvalue first).
 # The last two eigenvalues are the null space (the end points): their
 # coefficient is 0 in every round.
-fig, axes = plt.subplots(1, len(live), figsize=(3.2 * len(live), 3.4), sharey=True)
+live = np.flatnonzero(~model.collapsed_)
+fig, axes = plt.subplots(1, len(live), figsize=(3.2 * len(live), 3.4), sharey=True,
+                         layout="constrained")
 for ax, t in zip(axes, live):
-    disp = BasisCoefficientsDisplay.from_estimator(model, rounds=[t], ax=ax)
+    BasisCoefficientsDisplay.from_estimator(model, rounds=[t], ax=ax, name="")
     ax.set_title(f"round {t}")
     ax.get_legend().remove()
     if t > 0:
         ax.set_ylabel("")
     ax.set_xlabel("eigen-index k")
 fig.suptitle(r"Diagonal of $B_t$ per round (paper's Fig. 3)")
-fig.tight_layout()
 
 # %%
 # The same data on a log scale show that the small-eigenvalue coefficients fall
 # fastest: the ratio of the first to the ninth coefficient grows every round
 # (Prop. 5).
 disp = BasisCoefficientsDisplay.from_estimator(
-    model, kind="lines", log_scale=True
+    model, kind="lines", log_scale=True, name=""
 )
-disp.figure_.set_size_inches(7, 4.5)
 B = model.basis_coefficients_
 for t in live:
     print(f"round {t}: B_t[1] / B_t[9] = {B[t, 0] / B[t, 8]:.3g}")

@@ -22,7 +22,12 @@ and in the eigenbasis.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sklearn_selfdistill import SelfDistilledKernelRidge
+from sklearn_selfdistill import (
+    BasisCoefficientsDisplay,
+    DistillationCurveDisplay,
+    DistillationFitDisplay,
+    SelfDistilledKernelRidge,
+)
 
 
 def truth(x):
@@ -53,13 +58,13 @@ sd_test = np.array([np.mean((p - y_test) ** 2) for p in sd.staged_predict(X_test
 # ------------------------------------------
 # Round 0 is the common reference; for round t the early-stopped model is a
 # single fit whose tolerance is the self-distilled model's training MSE.
-es_test, es_coef = [], []
+es_test, es_models = [], []
 for t in live:
     es = SelfDistilledKernelRidge(
         kernel="laplacian", gamma=5.0, epsilon=sd.train_mse_[t], n_rounds=0
     ).fit(X, y)
     es_test.append(np.mean((es.predict(X_test) - y_test) ** 2))
-    es_coef.append(es.basis_coefficients_[0])
+    es_models.append(es)
 es_test = np.array(es_test)
 print("round  train MSE  test MSE (self-distilled)  test MSE (early stopped)")
 for i, t in enumerate(live):
@@ -82,49 +87,49 @@ print(f"best self-distilled: round {best_sd}, test MSE {sd_test[best_sd]:.4f}; "
 # Right: the basis coefficients at the same training error (the round with the
 # best held-out error): self-distillation keeps the first directions and cuts
 # the rest off sharply; the early-stopped fit spreads its weight.
-fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-ax = axes[0]
-ax.plot(sd.train_mse_[live], sd_test[live], "o-", label="self-distillation rounds")
-ax.plot(sd.train_mse_[live], es_test, "s--", label="early stopping (one fit)")
-for t in live:
-    ax.annotate(f"t={t}", (sd.train_mse_[t], sd_test[t]), fontsize=8,
-                textcoords="offset points", xytext=(4, 4))
-ax.set_xlabel("training MSE on the original labels")
-ax.set_ylabel("test MSE against the noiseless function")
-ax.set_title("Equal training error, different test error")
-ax.legend()
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
+# Both paths as a table of DistillationCurveDisplay (one "fold", no spread).
+paths = {
+    "round": live,
+    "train_loss_mean": sd.train_mse_[live],
+    "self_distilled_score_mean": sd_test[live],
+    "self_distilled_score_std": np.zeros(len(live)),
+    "early_stopped_score_mean": es_test,
+    "early_stopped_score_std": np.zeros(len(live)),
+}
+DistillationCurveDisplay.from_early_stopping(
+    paths, score_name="test MSE against the noiseless function", ax=axes[0],
+)
+axes[0].set_xlabel("training MSE on the original labels")
+axes[0].set_title("Equal training error, different test error")
 
-ax = axes[1]
-k = np.arange(1, 31)
 t = best_sd
-ax.semilogy(k, sd.basis_coefficients_[t][:30], "o-",
-            label=f"self-distilled, round {t}")
-ax.semilogy(k, es_coef[list(live).index(t)][:30], "s--",
-            label="early stopped at the same training MSE")
-ax.semilogy(k, sd.basis_coefficients_[0][:30], ":", color="gray", label="round 0")
-ax.set_xlabel("eigen-index k (eigenvalues in decreasing order)")
-ax.set_ylabel("diagonal of $B_t$")
-ax.set_title("Equal training MSE: self-distillation cuts the tail sharper")
-ax.legend(fontsize=8)
-fig.tight_layout()
+BasisCoefficientsDisplay.from_estimator(
+    sd, rounds=[0], kind="lines", log_scale=True, max_directions=30,
+    ax=axes[1], name="", color="gray", linestyle=":", marker="none",
+)
+BasisCoefficientsDisplay.from_estimator(
+    sd, rounds=[t], kind="lines", log_scale=True, max_directions=30,
+    ax=axes[1], name="self-distilled", color="C0",
+)
+BasisCoefficientsDisplay.from_estimator(
+    es_models[list(live).index(t)], kind="lines", log_scale=True,
+    max_directions=30, ax=axes[1], name="early stopped at the same training MSE",
+    color="C1", marker="s", linestyle="--",
+)
+axes[1].set_title("Equal training MSE: self-distillation cuts the tail sharper")
+axes[1].legend(fontsize=8)
 
 # %%
 # The fits themselves, at the training error of round ``best_sd``.
-es_best = SelfDistilledKernelRidge(
-    kernel="laplacian", gamma=5.0, epsilon=sd.train_mse_[best_sd], n_rounds=0
-).fit(X, y)
-fig, ax = plt.subplots(figsize=(7, 4.2))
-ax.plot(X[:, 0], y, "k.", alpha=0.5, label="training points")
-ax.plot(X_test[:, 0], y_test, "k--", lw=1, label="noiseless function")
-ax.plot(X_test[:, 0], list(sd.staged_predict(X_test))[0], lw=1, alpha=0.6,
-        label="round 0")
-ax.plot(X_test[:, 0], list(sd.staged_predict(X_test))[best_sd], lw=2,
-        label=f"self-distilled, round {best_sd}")
-ax.plot(X_test[:, 0], es_best.predict(X_test), lw=2,
-        label="early stopped, same training MSE")
-ax.set_xlabel("x")
-ax.set_ylabel("f(x)")
-ax.set_title("Fits at equal training error")
-ax.legend(fontsize=8)
-fig.tight_layout()
+disp = DistillationFitDisplay.from_estimator(
+    sd, X, y, rounds=[0, best_sd], target=truth, grid_resolution=400,
+    name="self-distilled",
+)
+DistillationFitDisplay.from_estimator(
+    es_models[list(live).index(best_sd)], X, ax=disp.ax_, grid_resolution=400,
+    name="early stopped, same training MSE", color="C3",
+)
+disp.ax_.set_title("Fits at equal training error")
+disp.ax_.legend(fontsize=8)
 plt.show()

@@ -38,6 +38,8 @@ from sklearn.metrics import mean_squared_error
 from sklearn.model_selection import StratifiedKFold
 
 from sklearn_selfdistill import (
+    DistillationCurveDisplay,
+    DistillationSearchDisplay,
     SelfDistilledKernelRidge,
     SelfDistilledKernelRidgeClassifier,
     SelfDistilledKernelRidgeClassifierCV,
@@ -96,6 +98,12 @@ for name, model in [("selected rounds", clf_cv), ("rounds = 0", clf_0)]:
     )
 
 # %%
+# The leave-one-out accuracy of every grid point, one curve per number of
+# rounds; the star is the selection.
+disp = DistillationSearchDisplay.from_estimator(clf_cv, name="")
+disp.ax_.set_title("Noisy digits: leave-one-out accuracy over epsilon and rounds")
+
+# %%
 # Self-distillation against early stopping, for the kernel classifier at the
 # selected tolerance (3-fold cross-validation on the noisy
 # training set; held-out accuracy against the noisy labels, which ranks models
@@ -133,23 +141,18 @@ else:
 # Held-out accuracy at equal training loss. Points on the two curves share
 # their x coordinate: round t of self-distillation and the model stopped
 # early at the same loss.
-fig, axes = plt.subplots(1, 2 if net_table is not None else 1, figsize=(10, 4),
-                         squeeze=False)
-panels = [("kernel classifier", kernel_table), ("network", net_table)]
+# :class:`~sklearn_selfdistill.DistillationCurveDisplay` draws the tables
+# over the training loss, with one standard deviation over the folds as a band.
+panels = [("kernel classifier", kernel_table)]
+if net_table is not None:
+    panels.append(("network", net_table))
+fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4),
+                         squeeze=False, layout="constrained")
 for ax, (title, table) in zip(axes[0], panels):
-    for key, label, marker in [("self_distilled", "self-distillation", "o"),
-                               ("early_stopped", "early stopping", "s")]:
-        ax.errorbar(table["train_loss_mean"], table[f"{key}_score_mean"],
-                    yerr=table[f"{key}_score_std"], marker=marker, label=label,
-                    capsize=3)
-    for t, loss in zip(table["round"], table["train_loss_mean"]):
-        ax.annotate(f"t={t}", (loss, table["self_distilled_score_mean"][t]),
-                    textcoords="offset points", xytext=(4, 6), fontsize=8)
-    ax.set_xlabel("training loss on the original labels")
-    ax.set_ylabel("held-out accuracy")
+    DistillationCurveDisplay.from_early_stopping(
+        table, score_name="held-out accuracy", ax=ax, name=""
+    )
     ax.set_title(f"Noisy digits, {title}")
-    ax.legend()
-fig.tight_layout()
 
 # %%
 # Regression with target noise

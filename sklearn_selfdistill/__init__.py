@@ -9,16 +9,21 @@ from ._classifier import SelfDistilledKernelRidgeClassifier
 from ._cv import SelfDistilledKernelRidgeClassifierCV, SelfDistilledKernelRidgeCV
 from ._kernel_ridge import SelfDistilledKernelRidge
 from ._plot import BasisCoefficientsDisplay, DistillationCurveDisplay
+from ._plot_fit import DistillationFitDisplay, SparsificationDisplay
+from ._plot_search import DistillationSearchDisplay
 from ._version import __version__
 from ._wrapper import SelfDistillationWrapper
 
 __all__ = [
     "BasisCoefficientsDisplay",
     "DistillationCurveDisplay",
+    "DistillationFitDisplay",
+    "DistillationSearchDisplay",
     "SelfDistillationWrapper",
     "SelfDistilledKernelRidge",
     "SelfDistilledKernelRidgeCV",
     "SelfDistilledKernelRidgeClassifier",
     "SelfDistilledKernelRidgeClassifierCV",
+    "SparsificationDisplay",
     "__version__",
 ]

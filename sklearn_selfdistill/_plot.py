@@ -13,250 +13,18 @@ from sklearn.utils._indexing import _safe_indexing
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils.validation import check_is_fitted
 
+from ._plot_base import _finish, _get_axes, _label, _model_prefix, _style
+from ._plot_basis import BasisCoefficientsDisplay
+
 __all__ = ["BasisCoefficientsDisplay", "DistillationCurveDisplay"]
 
 
-def _select_output(coef, estimator, output):
-    """Rows ``(n_rounds + 1, n_basis)`` of one output of ``basis_coefficients_``."""
-    coef = np.asarray(coef, dtype=np.float64)
-    if coef.ndim == 2:
-        if output is not None:
-            classes = getattr(estimator, "classes_", None)
-            if classes is None or len(classes) != 2:
-                raise ValueError(
-                    "output must be None: this estimator's basis_coefficients_ has "
-                    f"a single output (shape {coef.shape})."
-                )
-        return coef, None
-    if coef.ndim != 3:
-        raise ValueError(
-            "basis_coefficients_ must have shape (n_rounds + 1, n_basis) or "
-            f"(n_rounds + 1, n_basis, n_outputs); got {coef.shape}."
-        )
-    n_outputs = coef.shape[2]
-    if output is None:
-        raise ValueError(
-            f"This estimator has {n_outputs} outputs: pass output=<index> (or a "
-            "class label for a classifier) to choose the one to plot."
-        )
-    classes = getattr(estimator, "classes_", None)
-    if classes is not None and len(classes) == n_outputs:
-        matches = np.flatnonzero(np.asarray(classes) == output)
-        if matches.size:
-            return coef[:, :, matches[0]], output
-    if isinstance(output, (int, np.integer)) and -n_outputs <= output < n_outputs:
-        return coef[:, :, output], output
-    raise ValueError(
-        f"output={output!r} is neither a class label in classes_ nor an output "
-        f"index in [0, {n_outputs})."
-    )
-
-
-class BasisCoefficientsDisplay:
-    """Diagonal of :math:`B_t` per round over the eigen-index (paper's Figure 3).
-
-    Entry ``k`` of round ``t`` is the coefficient of the ``k``-th eigen-direction
-    of the Gram matrix (descending eigenvalue) in the round-``t`` solution,
-    relative to the labels (eq. (46) and (48) of [1]_). Self-distillation
-    shrinks every entry round by round, the small-eigenvalue ones fastest
-    (Prop. 5).
-
-    Use :meth:`from_estimator` to create one; the constructor only stores data.
-
-    Parameters
-    ----------
-    basis_coefficients : ndarray of shape (n_plotted_rounds, n_basis)
-        The plotted rows of ``basis_coefficients_``.
-    rounds : ndarray of shape (n_plotted_rounds,)
-        The round index of each row.
-    eigenvalues : ndarray of shape (n_basis,), default=None
-        Eigenvalues of the Gram matrix in the same order, when known.
-    output : int, str or None, default=None
-        The output (or class) shown, for multi-output estimators.
-    estimator_name : str, default=None
-        Name used in the title.
-
-    Attributes
-    ----------
-    ax_ : matplotlib Axes
-        Axes with the plot.
-    figure_ : matplotlib Figure
-        Figure containing the plot.
-    artists_ : list of matplotlib artists
-        One artist (a line or a bar container) per plotted round.
-
-    See Also
-    --------
-    DistillationCurveDisplay : Score per round.
-
-    References
-    ----------
-    .. [1] H. Mobahi, M. Farajtabar and P. L. Bartlett, "Self-Distillation
-       Amplifies Regularization in Hilbert Space", NeurIPS 2020.
-       :arxiv:`2002.05715`
-
-    Examples
-    --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> from sklearn_selfdistill import (
-    ...     BasisCoefficientsDisplay, SelfDistilledKernelRidge)
-    >>> from sklearn_selfdistill.datasets import load_paper_example
-    >>> X, y = load_paper_example()
-    >>> model = SelfDistilledKernelRidge(kernel="green_spline", epsilon=0.045,
-    ...                                  n_rounds=3).fit(X, y)
-    >>> disp = BasisCoefficientsDisplay.from_estimator(model)
-    >>> disp.basis_coefficients.shape
-    (4, 11)
-    """
-
-    def __init__(
-        self,
-        *,
-        basis_coefficients,
-        rounds,
-        eigenvalues=None,
-        output=None,
-        estimator_name=None,
-    ):
-        self.basis_coefficients = basis_coefficients
-        self.rounds = rounds
-        self.eigenvalues = eigenvalues
-        self.output = output
-        self.estimator_name = estimator_name
-
-    def plot(self, ax=None, *, kind="bars", log_scale=False):
-        """Draw the coefficients.
-
-        Parameters
-        ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw on; a new figure when None.
-        kind : {"bars", "lines"}, default="bars"
-            Grouped bars (as the paper's Fig. 3) or one line per round.
-        log_scale : bool, default=False
-            Logarithmic y axis, which shows the small coefficients' decay
-            (zeros, e.g. of collapsed rounds or of the null space, are not
-            drawn).
-
-        Returns
-        -------
-        display : BasisCoefficientsDisplay
-        """
-        check_matplotlib_support(f"{type(self).__name__}.plot")
-        import matplotlib.pyplot as plt
-
-        if kind not in ("bars", "lines"):
-            raise ValueError(f"kind must be 'bars' or 'lines'; got {kind!r}.")
-        if ax is None:
-            _, ax = plt.subplots()
-        coef = np.asarray(self.basis_coefficients)
-        n_rounds, n_basis = coef.shape
-        index = np.arange(1, n_basis + 1)
-        self.artists_ = []
-        if kind == "bars":
-            width = 0.8 / max(n_rounds, 1)
-            for i, (t, row) in enumerate(zip(self.rounds, coef)):
-                offset = (i - (n_rounds - 1) / 2) * width
-                self.artists_.append(
-                    ax.bar(index + offset, row, width=width, label=f"round {t}")
-                )
-        else:
-            for t, row in zip(self.rounds, coef):
-                shown = np.where(row > 0, row, np.nan) if log_scale else row
-                (line,) = ax.plot(index, shown, marker="o", label=f"round {t}")
-                self.artists_.append(line)
-        if log_scale:
-            ax.set_yscale("log")
-        if n_basis <= 20:
-            ax.set_xticks(index)
-        ax.set_xlabel("eigen-index k (eigenvalues in decreasing order)")
-        ax.set_ylabel("diagonal of $B_t$ (basis coefficient)")
-        title = "Basis coefficients per round"
-        if self.output is not None:
-            title += f", output {self.output}"
-        if self.estimator_name:
-            title = f"{self.estimator_name}: {title}"
-        ax.set_title(title)
-        ax.legend()
-        self.ax_ = ax
-        self.figure_ = ax.figure
-        return self
-
-    @classmethod
-    def from_estimator(
-        cls,
-        estimator,
-        *,
-        rounds=None,
-        output=None,
-        kind="bars",
-        log_scale=False,
-        ax=None,
-        name=None,
-    ):
-        """Plot ``basis_coefficients_`` of a fitted estimator.
-
-        Parameters
-        ----------
-        estimator : estimator instance
-            A fitted :class:`~sklearn_selfdistill.SelfDistilledKernelRidge`,
-            :class:`~sklearn_selfdistill.SelfDistilledKernelRidgeClassifier`,
-            :class:`~sklearn_selfdistill.SelfDistillationWrapper` or any
-            object with a ``basis_coefficients_`` of shape
-            ``(n_rounds + 1, n_basis[, n_outputs])``.
-        rounds : array-like of int, default=None
-            Rounds to draw; None draws every round that has not collapsed
-            (whose coefficients are not all zero).
-        output : int or class label, default=None
-            For multi-output estimators: the output index, or the class label
-            of a classifier. Required when there are several outputs.
-        kind : {"bars", "lines"}, default="bars"
-            See :meth:`plot`.
-        log_scale : bool, default=False
-            See :meth:`plot`.
-        ax : matplotlib Axes, default=None
-            Axes to draw on.
-        name : str, default=None
-            Title prefix; defaults to the estimator's class name.
-
-        Returns
-        -------
-        display : BasisCoefficientsDisplay
-        """
-        check_matplotlib_support(f"{cls.__name__}.from_estimator")
-        check_is_fitted(estimator)
-        coef = getattr(estimator, "basis_coefficients_", None)
-        if coef is None:
-            raise ValueError(
-                f"{type(estimator).__name__} has no basis_coefficients_: fit a "
-                "self-distilled estimator (for SelfDistillationWrapper, keep "
-                "basis_kernel not None)."
-            )
-        coef, output = _select_output(coef, estimator, output)
-        if rounds is None:
-            rounds = np.flatnonzero(np.any(coef != 0, axis=1))
-            if rounds.size == 0:
-                rounds = np.arange(coef.shape[0])
-        else:
-            rounds = np.asarray(rounds, dtype=int).ravel()
-            bad = rounds[(rounds < 0) | (rounds >= coef.shape[0])]
-            if bad.size:
-                raise ValueError(
-                    f"rounds {bad.tolist()} out of range: the estimator has rounds "
-                    f"0 to {coef.shape[0] - 1}."
-                )
-        eigenvalues = getattr(estimator, "eigenvalues_", None)
-        if eigenvalues is None:
-            eigenvalues = getattr(estimator, "basis_eigenvalues_", None)
-        disp = cls(
-            basis_coefficients=coef[rounds],
-            rounds=rounds,
-            eigenvalues=eigenvalues,
-            output=output,
-            estimator_name=name if name is not None else type(estimator).__name__,
-        )
-        return disp.plot(ax=ax, kind=kind, log_scale=log_scale)
+def _next_color(ax):
+    """The next colour of the axes' property cycle."""
+    try:
+        return ax._get_lines.get_next_color()
+    except AttributeError:  # matplotlib without this (private) helper
+        return f"C{len(ax.get_lines()) % 10}"
 
 
 class _RoundView:
@@ -346,15 +114,22 @@ class DistillationCurveDisplay:
     then falls (over-regularisation). With the table of
     :func:`~sklearn_selfdistill.model_selection.compare_with_early_stopping`
     the cross-validated test score of models stopped early at each round's
-    training loss is drawn beside that of the self-distilled ones (Fig. 6).
+    training loss is drawn beside that of the self-distilled ones (Fig. 6),
+    over the rounds or over the training loss.
 
-    Use :meth:`from_estimator` to create one; the constructor only stores data.
+    One model is drawn in one colour (the axes' next one, or ``color=``): its
+    training curve solid with circles, its held-out curve dashed with
+    squares, its cross-validated self-distillation curve solid with
+    triangles; the early-stopped curve, another model, takes the next colour.
+
+    Use :meth:`from_estimator` or :meth:`from_early_stopping` to create one;
+    the constructor only stores data.
 
     Parameters
     ----------
     rounds : ndarray of shape (n_stages,)
         Round indices 0, 1, ..., n_rounds.
-    train_scores : ndarray of shape (n_stages,)
+    train_scores : ndarray of shape (n_stages,), default=None
         Score of each round on the training data against the original labels.
     test_scores : ndarray of shape (n_stages,), default=None
         Score of each round on held-out data.
@@ -363,7 +138,10 @@ class DistillationCurveDisplay:
     score_name : str, default="score"
         Label of the y axis.
     estimator_name : str, default=None
-        Name used in the title.
+        Name of the model in the legend; None leaves it out.
+    train_scores_std, test_scores_std : ndarray of shape (n_stages,), default=None
+        Spread of the scores (e.g. over repeated runs), drawn as a band of one
+        standard deviation around the curve.
 
     Attributes
     ----------
@@ -378,6 +156,7 @@ class DistillationCurveDisplay:
     See Also
     --------
     BasisCoefficientsDisplay : Basis coefficients per round.
+    DistillationSearchDisplay : Cross-validated score over epsilon and rounds.
 
     References
     ----------
@@ -407,11 +186,13 @@ class DistillationCurveDisplay:
         self,
         *,
         rounds,
-        train_scores,
+        train_scores=None,
         test_scores=None,
         early_stopping=None,
         score_name="score",
         estimator_name=None,
+        train_scores_std=None,
+        test_scores_std=None,
     ):
         self.rounds = rounds
         self.train_scores = train_scores
@@ -419,58 +200,113 @@ class DistillationCurveDisplay:
         self.early_stopping = early_stopping
         self.score_name = score_name
         self.estimator_name = estimator_name
+        self.train_scores_std = train_scores_std
+        self.test_scores_std = test_scores_std
 
-    def plot(self, ax=None):
+    def plot(self, ax=None, *, name=None, x="round", **kwargs):
         """Draw the curves.
 
         Parameters
         ----------
         ax : matplotlib Axes, default=None
-            Axes to draw on; a new figure when None.
+            Axes to draw on; a new figure when None. A title is set only on a
+            new figure's axes.
+        name : str, default=None
+            Name of the model in the legend entries; None uses
+            ``estimator_name``. A name already in the axes' legend gets a
+            numbered suffix, so that models drawn together stay apart.
+        x : {"round", "train_loss"}, default="round"
+            The x axis: the round, or the mean training loss of the
+            early-stopping table (the paper's Fig. 6, where the two curves are
+            compared at equal training loss; each point is annotated with its
+            round). ``"train_loss"`` draws the table's curves only.
+        **kwargs : dict
+            Keyword arguments of ``Axes.plot`` for every curve, over the
+            defaults (``color``, ``linewidth``, ...).
 
         Returns
         -------
         display : DistillationCurveDisplay
         """
-        check_matplotlib_support(f"{type(self).__name__}.plot")
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots()
-        self.lines_ = {}
-        (self.lines_["train"],) = ax.plot(
-            self.rounds, self.train_scores, marker="o",
-            label="training data, original labels",
-        )
-        if self.test_scores is not None:
-            (self.lines_["test"],) = ax.plot(
-                self.rounds, self.test_scores, marker="s", label="held-out data"
+        if x not in ("round", "train_loss"):
+            raise ValueError(f"x must be 'round' or 'train_loss'; got {x!r}.")
+        if x == "train_loss" and self.early_stopping is None:
+            raise ValueError(
+                "x='train_loss' needs the early_stopping table of "
+                "compare_with_early_stopping."
             )
+        if x == "train_loss" and "train_loss_mean" not in dict(self.early_stopping):
+            raise ValueError(
+                "x='train_loss' needs 'train_loss_mean' in the early_stopping "
+                "table, as compare_with_early_stopping returns."
+            )
+        if x == "round" and self.train_scores is None and self.test_scores is None \
+                and self.early_stopping is None:
+            raise ValueError("Nothing to draw: pass train_scores, test_scores or "
+                             "early_stopping.")
+        ax, created = _get_axes(self, ax)
+        prefix = _model_prefix(ax, name if name is not None else self.estimator_name)
+        self.lines_ = {}
+        color = None
+
+        def draw(key, xs, ys, text, defaults):
+            nonlocal color
+            defaults = {"label": _label(prefix, text), **defaults}
+            if color is not None:
+                defaults["color"] = color
+            (line,) = ax.plot(xs, ys, **_style(defaults, kwargs))
+            color = line.get_color() if color is None else color
+            self.lines_[key] = line
+            return line
+
+        if x == "round":
+            for key, scores, std, text, defaults in (
+                ("train", self.train_scores, self.train_scores_std,
+                 "training data, original labels", {"marker": "o"}),
+                ("test", self.test_scores, self.test_scores_std, "held-out data",
+                 {"marker": "s", "linestyle": "--"}),
+            ):
+                if scores is None:
+                    continue
+                line = draw(key, self.rounds, scores, text, defaults)
+                if std is not None:
+                    scores, std = np.asarray(scores), np.asarray(std)
+                    ax.fill_between(self.rounds, scores - std, scores + std,
+                                    color=line.get_color(), alpha=0.2, linewidth=0)
         if self.early_stopping is not None:
             cols = _early_stopping_columns(self.early_stopping)
-            for key, label, style in (
-                ("self_distilled", "self-distillation (CV test)", "-"),
-                ("early_stopped", "early stopping at equal training loss (CV test)",
-                 "--"),
+            if x == "round":
+                xs = cols["round"]
+            else:
+                xs = np.asarray(dict(self.early_stopping)["train_loss_mean"])
+            for key, text, defaults in (
+                ("self_distilled", "self-distillation, held-out", {"marker": "^"}),
+                ("early_stopped", "early stopping at equal training loss, held-out",
+                 {"marker": "v", "linestyle": ":"}),
             ):
                 mean = cols[f"{key}_score_mean"]
                 std = cols[f"{key}_score_std"]
-                (line,) = ax.plot(cols["round"], mean, linestyle=style, marker="^",
-                                  label=label)
-                ax.fill_between(cols["round"], mean - std, mean + std,
-                                color=line.get_color(), alpha=0.2)
-                self.lines_[f"{key}_cv"] = line
-        ax.set_xlabel("self-distillation round t")
+                if key == "early_stopped" and not any(
+                    k in kwargs for k in ("color", "c")
+                ):
+                    # Another model: the next colour of the axes' cycle.
+                    color = None
+                    defaults = {**defaults, "color": _next_color(ax)}
+                line = draw(f"{key}_cv", xs, mean, text, defaults)
+                ax.fill_between(xs, mean - std, mean + std, color=line.get_color(),
+                                alpha=0.2, linewidth=0)
+            if x == "train_loss":
+                for t, loss, score in zip(cols["round"], xs,
+                                          cols["self_distilled_score_mean"]):
+                    ax.annotate(f"t={t}", (loss, score), textcoords="offset points",
+                                xytext=(4, 5), fontsize=8)
+        if x == "round":
+            ax.set_xlabel("self-distillation round t")
+            ax.set_xticks(np.asarray(self.rounds))
+        else:
+            ax.set_xlabel("training loss on the original labels")
         ax.set_ylabel(self.score_name)
-        ax.set_xticks(np.asarray(self.rounds))
-        title = "Score per self-distillation round"
-        if self.estimator_name:
-            title = f"{self.estimator_name}: {title}"
-        ax.set_title(title)
-        ax.legend()
-        self.ax_ = ax
-        self.figure_ = ax.figure
-        return self
+        return _finish(self, ax, created, title="Score per self-distillation round")
 
     @classmethod
     def from_estimator(
@@ -485,6 +321,7 @@ class DistillationCurveDisplay:
         early_stopping=None,
         ax=None,
         name=None,
+        **kwargs,
     ):
         """Score every round of a fitted self-distilled estimator.
 
@@ -511,7 +348,10 @@ class DistillationCurveDisplay:
         ax : matplotlib Axes, default=None
             Axes to draw on.
         name : str, default=None
-            Title prefix; defaults to the estimator's class name.
+            Name of the model in the legend; defaults to the estimator's class
+            name, and ``""`` leaves it out.
+        **kwargs : dict
+            Keyword arguments of the lines (see :meth:`plot`).
 
         Returns
         -------
@@ -541,4 +381,49 @@ class DistillationCurveDisplay:
             score_name=_score_name(estimator, scoring),
             estimator_name=name if name is not None else type(estimator).__name__,
         )
-        return disp.plot(ax=ax)
+        return disp.plot(ax=ax, **kwargs)
+
+    @classmethod
+    def from_early_stopping(
+        cls, table, *, x="train_loss", score_name="score", ax=None, name=None,
+        **kwargs,
+    ):
+        """Draw a table of ``compare_with_early_stopping`` (the paper's Fig. 6).
+
+        Parameters
+        ----------
+        table : dict of arrays
+            The table of
+            :func:`~sklearn_selfdistill.model_selection.compare_with_early_stopping`
+            (or one with its keys ``round``, ``train_loss_mean``,
+            ``self_distilled_score_mean``/``_std`` and
+            ``early_stopped_score_mean``/``_std``).
+        x : {"train_loss", "round"}, default="train_loss"
+            See :meth:`plot`.
+        score_name : str, default="score"
+            Label of the y axis.
+        ax : matplotlib Axes, default=None
+            Axes to draw on.
+        name : str, default=None
+            Name in the legend entries.
+        **kwargs : dict
+            Keyword arguments of the lines (see :meth:`plot`).
+
+        Returns
+        -------
+        display : DistillationCurveDisplay
+        """
+        check_matplotlib_support(f"{cls.__name__}.from_early_stopping")
+        cols = _early_stopping_columns(table)
+        if "train_loss_mean" not in dict(table):
+            raise ValueError(
+                "table must hold 'train_loss_mean', the mean training loss of "
+                "each round, as compare_with_early_stopping returns."
+            )
+        disp = cls(
+            rounds=cols["round"],
+            early_stopping=table,
+            score_name=score_name,
+            estimator_name=name,
+        )
+        return disp.plot(ax=ax, x=x, **kwargs)

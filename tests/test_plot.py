@@ -50,7 +50,7 @@ def test_basis_display_bars_match_estimator(paper_model):
         heights = [patch.get_height() for patch in container.patches]
         assert_allclose(heights, paper_model.basis_coefficients_[t], rtol=0, atol=0)
     legend = [text.get_text() for text in disp.ax_.get_legend().get_texts()]
-    assert legend == ["round 0", "round 1", "round 2", "round 3"]
+    assert legend == [f"SelfDistilledKernelRidge, round {t}" for t in range(4)]
     assert "eigen-index" in disp.ax_.get_xlabel()
     assert "B_t" in disp.ax_.get_ylabel()
     assert disp.figure_ is disp.ax_.figure
@@ -90,7 +90,7 @@ def test_basis_display_multi_output_and_errors(sine_data):
         BasisCoefficientsDisplay.from_estimator(model, output=0, rounds=[3])
     with pytest.raises(ValueError, match="neither a class label"):
         BasisCoefficientsDisplay.from_estimator(model, output=5)
-    with pytest.raises(ValueError, match="kind must be"):
+    with pytest.raises(ValueError, match="kind must be 'auto'"):
         BasisCoefficientsDisplay.from_estimator(model, output=0, kind="pie")
 
 
@@ -114,7 +114,10 @@ def test_distillation_curve_matches_staged_scores(sine_data):
     assert disp.ax_.get_xlabel() == "self-distillation round t"
     assert disp.ax_.get_ylabel() == "$R^2$"
     legend = [text.get_text() for text in disp.ax_.get_legend().get_texts()]
-    assert legend == ["training data, original labels", "held-out data"]
+    assert legend == [
+        "SelfDistilledKernelRidge, training data, original labels",
+        "SelfDistilledKernelRidge, held-out data",
+    ]
 
 
 def test_distillation_curve_with_scorer_string(sine_data):
@@ -150,7 +153,10 @@ def test_distillation_curve_early_stopping_table(sine_data):
                     table["self_distilled_score_mean"], rtol=0)
     assert_array_equal(disp.lines_["early_stopped_cv"].get_xdata(), [0, 1, 2])
     legend = [text.get_text() for text in disp.ax_.get_legend().get_texts()]
-    assert "early stopping at equal training loss (CV test)" in legend
+    assert (
+        "SelfDistilledKernelRidge, early stopping at equal training loss, held-out"
+        in legend
+    )
     with pytest.raises(ValueError, match="compare_with_early_stopping"):
         DistillationCurveDisplay.from_estimator(model, X, y, early_stopping={"a": 1})
     with pytest.raises(ValueError, match="both X_test and y_test"):

@@ -1,0 +1,60 @@
+"""The HTML representation's "?" links to the estimator's API page."""
+
+import re
+from pathlib import Path
+
+import pytest
+from sklearn.base import BaseEstimator
+from sklearn.utils import estimator_html_repr
+
+import sklearn_selfdistill
+from sklearn_selfdistill._doc_link import DOC_URL, DocLinkMixin
+
+API = Path(__file__).resolve().parents[1] / "doc" / "api.rst"
+
+
+def api_entries():
+    """Dotted names of the API reference's autosummary entries."""
+    text = API.read_text()
+    return re.findall(r"^   ((?:\w+\.)*[A-Z]\w+)$", text, flags=re.MULTILINE)
+
+
+ESTIMATORS = [
+    "SelfDistilledKernelRidge",
+    "SelfDistilledKernelRidgeClassifier",
+    "SelfDistilledKernelRidgeCV",
+    "SelfDistilledKernelRidgeClassifierCV",
+    "SelfDistillationWrapper",
+]
+
+
+@pytest.mark.parametrize("entry", ESTIMATORS)
+def test_link_is_the_autosummary_page(entry):
+    assert entry in api_entries()
+    cls = getattr(sklearn_selfdistill, entry)
+    linked = type(entry, (DocLinkMixin, cls), {"__module__": cls.__module__})
+    # The page autosummary writes for this entry (doc/api.rst, toctree generated/).
+    expected = f"{DOC_URL}generated/sklearn_selfdistill.{entry}.html"
+    assert linked()._get_doc_link() == expected
+    html = estimator_html_repr(linked())
+    assert f'href="{expected}"' in html
+
+
+def test_link_of_a_submodule_class():
+    pytest.importorskip("skorch")
+    from sklearn_selfdistill import nets
+
+    assert "nets.DistillNetClassifier" in api_entries()
+    linked = type("DistillNetClassifier", (DocLinkMixin, BaseEstimator),
+                  {"__module__": nets.__name__})
+    assert linked()._get_doc_link() == (
+        f"{DOC_URL}generated/sklearn_selfdistill.nets.DistillNetClassifier.html"
+    )
+
+
+def test_no_link_outside_the_package():
+    class Outside(DocLinkMixin, BaseEstimator):
+        pass
+
+    Outside.__module__ = "somewhere_else.models"
+    assert Outside()._get_doc_link() == ""
