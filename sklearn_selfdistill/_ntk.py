@@ -1,0 +1,187 @@
+"""The arc-cosine recursion of the NNGP and neural tangent kernels of ReLU nets.
+
+One implementation serves numpy and torch: the functions take the array
+namespace ``xp`` (the ``numpy`` or ``torch`` module) and use only operations the
+two spell alike (``sqrt``, ``arccos``, ``clip``, ``where``, broadcasting), so the
+torch device path evaluates exactly the recursion the numpy one does.
+
+The network is neural-tangents' ``stax.serial(Dense(W_std, b_std), [Relu(),
+Dense(W_std, b_std)] * depth)`` in the NTK parameterization; with ``w =
+W_std**2``, ``beta = b_std**2`` and ``d`` input features (Jacot et al., 2018;
+Arora et al., 2019, for the ReLU expectations)::
+
+    Sigma_0(x, x') = w x.x' / d + beta,      Theta_0 = Sigma_0
+    cos(theta) = Sigma_{l-1}(x, x') / sqrt(Sigma_{l-1}(x, x) Sigma_{l-1}(x', x'))
+    Sigma_l = w sqrt(Sigma_{l-1}(x, x) Sigma_{l-1}(x', x'))
+              * (sin(theta) + (pi - theta) cos(theta)) / (2 pi) + beta
+    Theta_l = Sigma_l + Theta_{l-1} w (pi - theta) / (2 pi)
+
+NNGP = ``Sigma_depth``, NTK = ``Theta_depth``.
+"""
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils._param_validation import InvalidParameterError
+
+_PI = math.pi
+_KERNELS = ("ntk", "nngp")
+_PARAMS = ("depth", "weight_std", "bias_std")
+# Below this sine the derivative of the angle, d(rho) / sin(theta), is replaced
+# by 0: it is O(sin(theta)) analytically, while round-off in d(rho) divided by
+# the sine grows as the sine shrinks (the two errors balance near 1e-8).
+_SIN_FLOOR = 1e-8
+
+
+def check_params(kernel, params):
+    """``{"depth", "weight_std", "bias_std"}`` with defaults, validated.
+
+    Raises ``InvalidParameterError`` (a ``ValueError`` and a ``TypeError``)
+    naming the parameter for an unknown key, a depth that is not a
+    non-negative integer, a weight_std that is not positive and finite, or a
+    bias_std that is not non-negative and finite.
+    """
+    params = dict(params or {})
+    unknown = sorted(set(params) - set(_PARAMS))
+    if unknown:
+        raise InvalidParameterError(
+            f"kernel_params has unknown key(s) {unknown} for kernel={kernel!r}; "
+            "the ntk and nngp kernels accept 'depth' (number of ReLU layers), "
+            "'weight_std' and 'bias_std'."
+        )
+    depth = params.get("depth", 1)
+    weight_std = params.get("weight_std", math.sqrt(2.0))
+    bias_std = params.get("bias_std", 0.0)
+    if isinstance(depth, bool) or not isinstance(depth, Integral) or depth < 0:
+        raise InvalidParameterError(
+            f"depth must be a non-negative integer (the number of ReLU layers), "
+            f"got {depth!r}; depth=0 is the affine kernel "
+            "weight_std**2 * x.x' / n_features + bias_std**2."
+        )
+    for name, value, low in (("weight_std", weight_std, "positive"),
+                             ("bias_std", bias_std, "non-negative")):
+        ok = isinstance(value, Real) and not isinstance(value, bool)
+        ok = ok and math.isfinite(value)
+        ok = ok and (value > 0 if name == "weight_std" else value >= 0)
+        if not ok:
+            raise InvalidParameterError(
+                f"{name} must be a {low} finite real number (the standard "
+                f"deviation of the network's {name.split('_')[0]}s), got "
+                f"{value!r}."
+            )
+    return {"depth": int(depth), "weight_std": float(weight_std),
+            "bias_std": float(bias_std)}
+
+
+def _safe_div(a, b, xp):
+    """``a / b`` where ``b > 0``, else 0 (zero-norm rows have zero kernel)."""
+    pos = b > 0
+    return xp.where(pos, a / xp.where(pos, b, 1.0), 0.0)
+
+
+def _fill_diagonal(A, value, xp):
+    if xp is np:
+        np.fill_diagonal(A, value)
+    elif isinstance(value, float):
+        A.fill_diagonal_(value)
+    else:
+        A.diagonal().copy_(value)
+    return A
+
+
+def diag_recursion(q, *, depth, weight_std, bias_std, ntk):
+    """The kernel at (x, x) from ``q = Sigma_0(x, x)``, for any namespace.
+
+    At theta = 0 the recursion reduces to ``Sigma_l = w/2 Sigma_{l-1} + beta``
+    and ``Theta_l = Sigma_l + w/2 Theta_{l-1}``; the operations are ordered as
+    in :func:`recursion` so that the two agree bit for bit.
+    """
+    w, beta = weight_std**2, bias_std**2
+    c = w / (2.0 * _PI)
+    s, t = q, q
+    for _ in range(depth):
+        s = c * s * _PI + beta
+        t = s + t * c * _PI
+    return t if ntk else s
+
+
+def recursion(S, qx, qy, *, depth, weight_std, bias_std, ntk, xp,
+              symmetric=False, gradient=None):
+    """Sigma_depth or Theta_depth from the first layer's covariance.
+
+    Parameters
+    ----------
+    S : array of shape (n, m)
+        ``Sigma_0(x_i, y_j)``; overwritten neither here nor by the caller's
+        later use (new arrays are made).
+    qx, qy : arrays of shape (n,), (m,)
+        ``Sigma_0(x_i, x_i)`` and ``Sigma_0(y_j, y_j)``.
+    symmetric : bool
+        ``S`` is a Gram matrix (``qx is qy``): the cosine's diagonal is set to
+        exactly 1, so the diagonal follows :func:`diag_recursion`.
+    gradient : None or list of (dw, dbeta, dS, dqx)
+        numpy only, with ``symmetric=True``: for each log-hyperparameter, the
+        derivatives of ``w`` and ``beta`` and of the first layer's ``S`` and
+        ``qx``; the derivatives of the result are returned as a list.
+    """
+    w, beta = weight_std**2, bias_std**2
+    c = w / (2.0 * _PI)
+    T = S if ntk else None
+    grads = gradient or []
+    dT = [g[2] for g in grads]
+    for _ in range(depth):
+        P = xp.sqrt(qx[:, None] * qy[None, :])
+        rho = xp.clip(_safe_div(S, P, xp), -1.0, 1.0)
+        if symmetric:
+            _fill_diagonal(rho, 1.0, xp)
+        theta = xp.arccos(rho)
+        sin = xp.sqrt((1.0 - rho) * (1.0 + rho))
+        arc = _PI - theta
+        S_new = c * P * (sin + arc * rho) + beta
+        qx_new = c * qx * _PI + beta
+        if symmetric:
+            qy_new = qx_new
+            _fill_diagonal(S_new, qx_new, xp)
+        else:
+            qy_new = c * qy * _PI + beta
+        if grads:
+            grads, dT = _layer_gradient(grads, dT, S, qx, P, rho, sin, arc, T,
+                                        w, beta, ntk)
+        if ntk:
+            T = S_new + T * c * arc
+        S, qx, qy = S_new, qx_new, qy_new
+    out = T if ntk else S
+    if gradient is not None:
+        return out, (dT if ntk else [g[2] for g in grads])
+    return out
+
+
+def _layer_gradient(grads, dT, S, q, P, rho, sin, arc, T, w, beta, ntk):
+    """Forward-mode derivatives of one layer (Gram matrices, numpy).
+
+    With ``F = P (sin + arc rho) / pi`` (so ``Sigma_l = w F / 2 + beta``),
+    ``dF/dS = arc / pi`` and ``dF/dq = P sin / (2 pi q)``; the angle moves by
+    ``d theta = -d rho / sin`` with ``d rho = dS / P - rho (dq/q + dq'/q') / 2``.
+    """
+    F = P * (sin + arc * rho) / _PI
+    new_grads, new_dT = [], []
+    for (dw, dbeta, dS, dq), dTk in zip(grads, dT):
+        r = _safe_div(dq, q, np)  # d log q
+        rr = r[:, None] + r[None, :]
+        dF = (arc / _PI) * dS + (P * sin / (2.0 * _PI)) * rr
+        dS_new = 0.5 * dw * F + 0.5 * w * dF + dbeta
+        dq_new = 0.5 * dw * q + 0.5 * w * dq + dbeta
+        np.fill_diagonal(dS_new, dq_new)
+        new_grads.append((dw, dbeta, dS_new, dq_new))
+        if ntk:
+            if beta == 0.0:
+                # The cosine is the same for every W_std: d rho = 0 exactly.
+                darc = 0.0
+            else:
+                drho = _safe_div(dS, P, np) - 0.5 * rho * rr
+                big = sin > _SIN_FLOOR
+                darc = np.where(big, drho / np.where(big, sin, 1.0), 0.0)
+            new_dT.append(dS_new + (w * dTk + dw * T) * arc / (2.0 * _PI)
+                          + w * T * darc / (2.0 * _PI))
+    return new_grads, new_dT
