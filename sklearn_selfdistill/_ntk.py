@@ -32,6 +32,9 @@ _PARAMS = ("depth", "weight_std", "bias_std")
 # by 0: it is O(sin(theta)) analytically, while round-off in d(rho) divided by
 # the sine grows as the sine shrinks (the two errors balance near 1e-8).
 _SIN_FLOOR = 1e-8
+# Pairs whose first-layer cosine is within this of +-1 get 1 -+ cos from the
+# rows (an O(d) difference per pair) instead of from the cosine.
+_NEAR = 1e-3
 
 
 def check_params(kernel, params):
@@ -59,15 +62,17 @@ def check_params(kernel, params):
             f"got {depth!r}; depth=0 is the affine kernel "
             "weight_std**2 * x.x' / n_features + bias_std**2."
         )
-    for name, value, low in (("weight_std", weight_std, "positive"),
-                             ("bias_std", bias_std, "non-negative")):
+    for name, value, low, what in (
+        ("weight_std", weight_std, "positive", "weights"),
+        ("bias_std", bias_std, "non-negative", "biases"),
+    ):
         ok = isinstance(value, Real) and not isinstance(value, bool)
         ok = ok and math.isfinite(value)
         ok = ok and (value > 0 if name == "weight_std" else value >= 0)
         if not ok:
             raise InvalidParameterError(
                 f"{name} must be a {low} finite real number (the standard "
-                f"deviation of the network's {name.split('_')[0]}s), got "
+                f"deviation of the network's {what}), got "
                 f"{value!r}."
             )
     return {"depth": int(depth), "weight_std": float(weight_std),
@@ -106,20 +111,92 @@ def diag_recursion(q, *, depth, weight_std, bias_std, ntk):
     return t if ntk else s
 
 
-def recursion(S, qx, qy, *, depth, weight_std, bias_std, ntk, xp,
+def _nonzero(mask, xp):
+    return np.nonzero(mask) if xp is np else xp.nonzero(mask, as_tuple=True)
+
+
+def first_layer(X, Y, *, weight_std, bias_std, xp):
+    """``Sigma_0`` on (X, Y), its diagonals, and ``1 - cos``, ``1 + cos``.
+
+    ``Sigma_0`` is the Gram matrix of the augmented inputs ``u = (W_std x /
+    sqrt(d), b_std)``. Computing ``1 - cos`` as one minus the cosine of two
+    nearly parallel ``u`` loses all digits below 1e-16, and the angle, its
+    square root, would be wrong by 1e-8 (a duplicated row would not match
+    itself): for every pair within ``_NEAR`` of parallel or antiparallel,
+    ``1 -+ cos = |u/|u| -+ u'/|u'||^2 / 2`` is computed from the rows.
+    ``Y=None`` gives an exactly symmetric ``Sigma_0``. ``X`` may be a scipy
+    sparse matrix when ``xp`` is numpy.
+    """
+    scale = weight_std**2 / X.shape[1]
+    beta = bias_std**2
+    if xp is np:
+        from sklearn.utils.extmath import row_norms, safe_sparse_dot
+
+        def sq_norms(A):
+            return row_norms(A, squared=True)
+
+        G = safe_sparse_dot(X, (X if Y is None else Y).T, dense_output=True)
+    else:
+        def sq_norms(A):
+            return (A * A).sum(1)
+
+        G = X @ (X if Y is None else Y).T
+    if Y is None:
+        G = 0.5 * (G + G.T)  # exactly symmetric, whatever the BLAS did
+    qx = sq_norms(X) * scale + beta
+    qy = qx if Y is None else sq_norms(Y) * scale + beta
+    S = G * scale + beta
+    if Y is None:
+        _fill_diagonal(S, qx, xp)
+    P = xp.sqrt(qx[:, None] * qy[None, :])
+    rho = xp.clip(_safe_div(S, P, xp), -1.0, 1.0)
+    dm, dp = 1.0 - rho, 1.0 + rho
+    i, j = _nonzero((P > 0) & ((dm < _NEAR) | (dp < _NEAR)), xp)
+    Yr, qyr = (X, qx) if Y is None else (Y, qy)
+    is_sparse = xp is np and hasattr(X, "tocsr")
+    if is_sparse:
+        from scipy import sparse
+
+        X, Yr = X.tocsr(), Yr.tocsr()
+    r = math.sqrt(scale)
+    chunk = max(1, 2**22 // (X.shape[1] + 1))
+    for start in range(0, len(i), chunk):
+        ic, jc = i[start:start + chunk], j[start:start + chunk]
+        ix = r / xp.sqrt(qx[ic])
+        iy = r / xp.sqrt(qyr[jc])
+        if is_sparse:
+            a = sparse.diags(ix) @ X[ic]
+            b = sparse.diags(iy) @ Yr[jc]
+        else:
+            a = X[ic] * ix[:, None]
+            b = Yr[jc] * iy[:, None]
+        # The bias coordinate of u / |u| is b_std / sqrt(q) = b_std ix / r.
+        bx, by = bias_std * ix / r, bias_std * iy / r
+        dm[ic, jc] = 0.5 * (sq_norms(a - b) + (bx - by) ** 2)
+        dp[ic, jc] = 0.5 * (sq_norms(a + b) + (bx + by) ** 2)
+    if Y is None:
+        _fill_diagonal(dm, 0.0, xp)
+    return S, qx, qy, dm, dp
+
+
+def recursion(S, qx, qy, dm, dp, *, depth, weight_std, bias_std, ntk, xp,
               symmetric=False, gradient=None):
     """Sigma_depth or Theta_depth from the first layer's covariance.
 
     Parameters
     ----------
     S : array of shape (n, m)
-        ``Sigma_0(x_i, y_j)``; overwritten neither here nor by the caller's
-        later use (new arrays are made).
+        ``Sigma_0(x_i, y_j)``; new arrays are made, ``S`` is not modified.
     qx, qy : arrays of shape (n,), (m,)
         ``Sigma_0(x_i, x_i)`` and ``Sigma_0(y_j, y_j)``.
+    dm, dp : arrays of shape (n, m)
+        ``1 - cos`` and ``1 + cos`` of the first layer's angle, accurate near
+        0 (see :func:`first_layer`); the later layers' ``1 - cos`` is carried
+        through the recursion without cancellation, so the angle is accurate
+        to round-off near 0 and pi at every depth.
     symmetric : bool
-        ``S`` is a Gram matrix (``qx is qy``): the cosine's diagonal is set to
-        exactly 1, so the diagonal follows :func:`diag_recursion`.
+        ``S`` is a Gram matrix (``qx is qy``): the diagonal follows
+        :func:`diag_recursion` exactly.
     gradient : None or list of (dw, dbeta, dS, dqx)
         numpy only, with ``symmetric=True``: for each log-hyperparameter, the
         derivatives of ``w`` and ``beta`` and of the first layer's ``S`` and
@@ -129,27 +206,42 @@ def recursion(S, qx, qy, *, depth, weight_std, bias_std, ntk, xp,
     c = w / (2.0 * _PI)
     T = S if ntk else None
     grads = gradient or []
-    dT = [g[2] for g in grads]
+    dT = [g[2] if ntk else None for g in grads]
     for _ in range(depth):
         P = xp.sqrt(qx[:, None] * qy[None, :])
         rho = xp.clip(_safe_div(S, P, xp), -1.0, 1.0)
         if symmetric:
             _fill_diagonal(rho, 1.0, xp)
-        theta = xp.arccos(rho)
-        sin = xp.sqrt((1.0 - rho) * (1.0 + rho))
+        sin = xp.sqrt(dm * dp)
+        theta = xp.arctan2(sin, rho)
         arc = _PI - theta
-        S_new = c * P * (sin + arc * rho) + beta
+        cP = c * P
+        S_new = cP * (sin + arc * rho) + beta
         qx_new = c * qx * _PI + beta
         if symmetric:
             qy_new = qx_new
             _fill_diagonal(S_new, qx_new, xp)
         else:
             qy_new = c * qy * _PI + beta
+        # 1 - cos of the next angle, (R - S_new) / R with R the new norms'
+        # product, as a sum of non-negative terms: with a = sqrt(w q / 2),
+        # R - S_new = (w/2) P (1 - kappa_1) + beta (a - a')^2 / (R + a a' + beta),
+        # 1 - kappa_1 = (1 - cos) + (theta cos - sin) / pi.
+        R = xp.sqrt(qx_new[:, None] * qy_new[None, :])
+        gap = (_PI * cP) * (dm + (theta * rho - sin) / _PI)
+        if beta:
+            ax, ay = xp.sqrt(c * qx * _PI), xp.sqrt(c * qy * _PI)
+            gap = gap + beta * (ax[:, None] - ay[None, :]) ** 2 / (
+                R + _PI * cP + beta)
         if grads:
             grads, dT = _layer_gradient(grads, dT, S, qx, P, rho, sin, arc, T,
                                         w, beta, ntk)
         if ntk:
             T = S_new + T * c * arc
+        dm = xp.clip(_safe_div(gap, R, xp), 0.0, 2.0)
+        dp = 1.0 + xp.clip(_safe_div(S_new, R, xp), -1.0, 1.0)
+        if symmetric:
+            _fill_diagonal(dm, 0.0, xp)
         S, qx, qy = S_new, qx_new, qy_new
     out = T if ntk else S
     if gradient is not None:
@@ -174,14 +266,16 @@ def _layer_gradient(grads, dT, S, q, P, rho, sin, arc, T, w, beta, ntk):
         dq_new = 0.5 * dw * q + 0.5 * w * dq + dbeta
         np.fill_diagonal(dS_new, dq_new)
         new_grads.append((dw, dbeta, dS_new, dq_new))
-        if ntk:
-            if beta == 0.0:
-                # The cosine is the same for every W_std: d rho = 0 exactly.
-                darc = 0.0
-            else:
-                drho = _safe_div(dS, P, np) - 0.5 * rho * rr
-                big = sin > _SIN_FLOOR
-                darc = np.where(big, drho / np.where(big, sin, 1.0), 0.0)
-            new_dT.append(dS_new + (w * dTk + dw * T) * arc / (2.0 * _PI)
+        if not ntk:
+            new_dT.append(None)
+            continue
+        if beta == 0.0:
+            # The cosine is the same for every W_std: d rho = 0 exactly.
+            darc = 0.0
+        else:
+            drho = _safe_div(dS, P, np) - 0.5 * rho * rr
+            big = sin > _SIN_FLOOR
+            darc = np.where(big, drho / np.where(big, sin, 1.0), 0.0)
+        new_dT.append(dS_new + (w * dTk + dw * T) * arc / (2.0 * _PI)
                           + w * T * darc / (2.0 * _PI))
     return new_grads, new_dT

@@ -12,7 +12,7 @@ import math
 import numpy as np
 from sklearn.gaussian_process.kernels import Hyperparameter, Kernel
 from sklearn.utils import check_array
-from sklearn.utils.extmath import row_norms, safe_sparse_dot
+from sklearn.utils.extmath import row_norms
 
 from . import _ntk
 
@@ -130,42 +130,32 @@ def _arccos_kernel(X, Y, *, kernel, depth, weight_std, bias_std,
                 f"X has {X.shape[1]} features but Y has {Y.shape[1]}; the "
                 f"{kernel} kernel compares samples with the same features."
             )
-    scale = weight_std**2 / X.shape[1]
-    beta = bias_std**2
-    qx = row_norms(X, squared=True) * scale + beta
     ntk = kernel == "ntk"
-    params = {"depth": depth, "weight_std": weight_std, "bias_std": bias_std,
-              "ntk": ntk}
+    params = {"depth": depth, "weight_std": weight_std, "bias_std": bias_std}
+    S, qx, qy, dm, dp = _ntk.first_layer(X, Y, weight_std=weight_std,
+                                         bias_std=bias_std, xp=np)
+    params["ntk"] = ntk
     if Y is not None:
-        S = safe_sparse_dot(X, Y.T, dense_output=True)
-        S *= scale
-        S += beta
-        qy = row_norms(Y, squared=True) * scale + beta
-        return _ntk.recursion(S, qx, qy, xp=np, **params)
-    G = safe_sparse_dot(X, X.T, dense_output=True)
-    G = 0.5 * (G + G.T)  # exactly symmetric, whatever the BLAS did
-    S = G * scale + beta
-    np.fill_diagonal(S, qx)
+        return _ntk.recursion(S, qx, qy, dm, dp, xp=np, **params)
     gradient = None
     if free_gradient is not None:
-        w = weight_std**2
+        w, beta = weight_std**2, bias_std**2
         gradient = []
         for name in free_gradient:
             if name == "weight_std":
-                dS = G * (2.0 * scale)
-                np.fill_diagonal(dS, 2.0 * (qx - beta))
-                gradient.append((2.0 * w, 0.0, dS, 2.0 * (qx - beta)))
+                gradient.append((2.0 * w, 0.0, 2.0 * (S - beta), 2.0 * (qx - beta)))
             else:
                 gradient.append((0.0, 2.0 * beta, np.full_like(S, 2.0 * beta),
                                  np.full_like(qx, 2.0 * beta)))
-    out = _ntk.recursion(S, qx, qx, xp=np, symmetric=True, gradient=gradient,
-                         **params)
+    out = _ntk.recursion(S, qx, qx, dm, dp, xp=np, symmetric=True,
+                         gradient=gradient, **params)
     K = out[0] if gradient is not None else out
     np.fill_diagonal(K, _ntk.diag_recursion(qx, **params))
-    if gradient is not None:
-        return K, np.stack(out[1], axis=-1) if out[1] else np.empty(
-            K.shape + (0,))
-    return K
+    if gradient is None:
+        return K
+    if not out[1]:
+        return K, np.empty(K.shape + (0,))
+    return K, np.stack(out[1], axis=-1)
 
 
 def ntk_kernel(X, Y=None, *, depth=1, weight_std=math.sqrt(2.0), bias_std=0.0):
@@ -204,9 +194,9 @@ def ntk_kernel(X, Y=None, *, depth=1, weight_std=math.sqrt(2.0), bias_std=0.0):
     >>> from sklearn_selfdistill.kernels import ntk_kernel
     >>> X = np.array([[1.0, 0.0, 0.0], [0.6, 0.8, 0.0], [0.0, -2.0, 1.0]])
     >>> ntk_kernel(X).round(6)
-    array([[ 0.666667,  0.733631, -0.      ],
-           [ 0.733631,  0.666667, -0.193707],
-           [-0.      , -0.193707,  6.666667]])
+    array([[ 1.333333,  0.733631,  0.474508],
+           [ 0.733631,  1.333333, -0.193707],
+           [ 0.474508, -0.193707,  6.666667]])
     """
     params = _ntk.check_params("ntk", {"depth": depth, "weight_std": weight_std,
                                        "bias_std": bias_std})
@@ -248,8 +238,8 @@ def nngp_kernel(X, Y=None, *, depth=1, weight_std=math.sqrt(2.0),
     >>> from sklearn_selfdistill.kernels import nngp_kernel
     >>> X = np.array([[1.0, 0.0, 0.0], [0.6, 0.8, 0.0]])
     >>> nngp_kernel(X).round(6)
-    array([[0.333333, 0.451698],
-           [0.451698, 0.333333]])
+    array([[0.666667, 0.451698],
+           [0.451698, 0.666667]])
     """
     params = _ntk.check_params("nngp", {"depth": depth,
                                         "weight_std": weight_std,
@@ -386,7 +376,7 @@ class NTK(_ArcCosineKernel):
     >>> X = [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]
     >>> model = KernelRidge(alpha=0.1, kernel=NTK(depth=2)).fit(X, [0.0, 1.0, 1.0])
     >>> model.predict([[0.5, 0.5]]).round(4)
-    array([0.4998])
+    array([0.4939])
     """
 
     _kind = "ntk"
@@ -415,8 +405,8 @@ class NNGP(_ArcCosineKernel):
     --------
     >>> from sklearn_selfdistill.kernels import NNGP
     >>> NNGP(depth=2, bias_std=0.1)([[1.0, 0.0], [0.0, 1.0]]).round(4)
-    array([[0.52  , 0.2208],
-           [0.2208, 0.52  ]])
+    array([[1.03  , 0.5208],
+           [0.5208, 1.03  ]])
     """
 
     _kind = "nngp"
@@ -437,20 +427,15 @@ def _arccos_kernel_torch(A, B=None, *, kernel="ntk", kernel_params=None):
             f"X has {a.shape[1]} features but Y has {B.shape[1]}; the {kernel} "
             "kernel compares samples with the same features."
         )
-    scale = p["weight_std"]**2 / a.shape[1]
-    beta = p["bias_std"]**2
-    qa = (a * a).sum(1) * scale + beta
     params = dict(p, ntk=kernel == "ntk")
     if B is not None:
-        b = B.to(device=a.device, dtype=torch.float64)
-        S = (a @ b.T).mul_(scale).add_(beta)
-        qb = (b * b).sum(1) * scale + beta
-        return _ntk.recursion(S, qa, qb, xp=torch, **params)
-    G = a @ a.T
-    S = (0.5 * (G + G.T)).mul_(scale).add_(beta)
-    S.diagonal().copy_(qa)
-    K = _ntk.recursion(S, qa, qa, xp=torch, symmetric=True, **params)
-    K.diagonal().copy_(_ntk.diag_recursion(qa, **params))
+        B = B.to(device=a.device, dtype=torch.float64)
+    S, qa, qb, dm, dp = _ntk.first_layer(
+        a, B, weight_std=p["weight_std"], bias_std=p["bias_std"], xp=torch)
+    K = _ntk.recursion(S, qa, qb, dm, dp, xp=torch, symmetric=B is None,
+                       **params)
+    if B is None:
+        K.diagonal().copy_(_ntk.diag_recursion(qa, **params))
     return K
 
 
