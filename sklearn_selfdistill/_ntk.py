@@ -85,11 +85,27 @@ def _safe_div(a, b, xp):
     return xp.where(pos, a / xp.where(pos, b, 1.0), 0.0)
 
 
+def _divide(a, b, positive, xp):
+    """``a / b``, or :func:`_safe_div` unless ``b`` is known positive."""
+    if positive:
+        return a / b
+    if xp is np:
+        return np.divide(a, b, out=np.zeros_like(a), where=b > 0)
+    return _safe_div(a, b, xp)
+
+
+def _clip_(a, low, high, xp):
+    """Clip in place."""
+    if xp is np:
+        return np.clip(a, low, high, out=a)
+    return a.clamp_(low, high)
+
+
 def _fill_diagonal(A, value, xp):
     if xp is np:
         np.fill_diagonal(A, value)
     elif isinstance(value, float):
-        A.fill_diagonal_(value)
+        A.diagonal().fill_(value)
     else:
         A.diagonal().copy_(value)
     return A
@@ -115,72 +131,114 @@ def _nonzero(mask, xp):
     return np.nonzero(mask) if xp is np else xp.nonzero(mask, as_tuple=True)
 
 
-def first_layer(X, Y, *, weight_std, bias_std, xp):
-    """``Sigma_0`` on (X, Y), its diagonals, and ``1 - cos``, ``1 + cos``.
+def _norm_products(qx, qy, xp):
+    """``sqrt(qx_i qy_j)``; ``sqrt(q q)`` is exactly ``q`` in IEEE arithmetic."""
+    P = qx[:, None] * qy[None, :]
+    return xp.sqrt(P, out=P) if xp is np else P.sqrt_()
 
-    ``Sigma_0`` is the Gram matrix of the augmented inputs ``u = (W_std x /
-    sqrt(d), b_std)``. Computing ``1 - cos`` as one minus the cosine of two
-    nearly parallel ``u`` loses all digits below 1e-16, and the angle, its
-    square root, would be wrong by 1e-8 (a duplicated row would not match
-    itself): for every pair within ``_NEAR`` of parallel or antiparallel,
-    ``1 -+ cos = |u/|u| -+ u'/|u'||^2 / 2`` is computed from the rows.
-    ``Y=None`` gives an exactly symmetric ``Sigma_0``. ``X`` may be a scipy
-    sparse matrix when ``xp`` is numpy.
+
+def _sq_norms(A, xp):
+    if xp is np:
+        from sklearn.utils.extmath import row_norms
+
+        return row_norms(A, squared=True)
+    return (A * A).sum(1)
+
+
+def first_layer(X, Y, qx, qy, *, weight_std, bias_std, xp, diagonal=False):
+    """``Sigma_0`` on (X, Y) and the first angle's ``1 - cos``, ``1 + cos``.
+
+    ``qx`` and ``qy`` are ``Sigma_0`` of each row with itself. ``Sigma_0`` is
+    the Gram matrix of the augmented inputs ``u = (W_std x / sqrt(d), b_std)``.
+    One minus the cosine of nearly parallel ``u`` loses every digit below
+    1e-16, and the angle, its square root, would be wrong by 1e-8 (a
+    duplicated row would not match itself): for the pairs within ``_NEAR`` of
+    parallel or antiparallel, ``1 -+ cos = |u/|u| -+ u'/|u'||^2 / 2`` comes
+    from the rows. ``diagonal``: row ``k`` of ``X`` is row ``k`` of ``Y``.
+    ``X`` may be a scipy sparse matrix when ``xp`` is numpy.
     """
     scale = weight_std**2 / X.shape[1]
-    beta = bias_std**2
     if xp is np:
-        from sklearn.utils.extmath import row_norms, safe_sparse_dot
+        from sklearn.utils.extmath import safe_sparse_dot
 
-        def sq_norms(A):
-            return row_norms(A, squared=True)
-
-        G = safe_sparse_dot(X, (X if Y is None else Y).T, dense_output=True)
+        S = safe_sparse_dot(X, Y.T, dense_output=True)
     else:
-        def sq_norms(A):
-            return (A * A).sum(1)
-
-        G = X @ (X if Y is None else Y).T
-    if Y is None:
-        G = 0.5 * (G + G.T)  # exactly symmetric, whatever the BLAS did
-    qx = sq_norms(X) * scale + beta
-    qy = qx if Y is None else sq_norms(Y) * scale + beta
-    S = G * scale + beta
-    if Y is None:
+        S = X @ Y.T
+    S *= scale
+    S += bias_std**2
+    if diagonal:
         _fill_diagonal(S, qx, xp)
-    P = xp.sqrt(qx[:, None] * qy[None, :])
-    rho = xp.clip(_safe_div(S, P, xp), -1.0, 1.0)
+    P = _norm_products(qx, qy, xp)
+    rho = _clip_(_divide(S, P, False, xp), -1.0, 1.0, xp)
     dm, dp = 1.0 - rho, 1.0 + rho
     i, j = _nonzero((P > 0) & ((dm < _NEAR) | (dp < _NEAR)), xp)
-    Yr, qyr = (X, qx) if Y is None else (Y, qy)
     is_sparse = xp is np and hasattr(X, "tocsr")
     if is_sparse:
         from scipy import sparse
 
-        X, Yr = X.tocsr(), Yr.tocsr()
+        X, Y = X.tocsr(), Y.tocsr()
     r = math.sqrt(scale)
     chunk = max(1, 2**22 // (X.shape[1] + 1))
     for start in range(0, len(i), chunk):
         ic, jc = i[start:start + chunk], j[start:start + chunk]
-        ix = r / xp.sqrt(qx[ic])
-        iy = r / xp.sqrt(qyr[jc])
+        ix, iy = r / xp.sqrt(qx[ic]), r / xp.sqrt(qy[jc])
         if is_sparse:
-            a = sparse.diags(ix) @ X[ic]
-            b = sparse.diags(iy) @ Yr[jc]
+            a, b = sparse.diags(ix) @ X[ic], sparse.diags(iy) @ Y[jc]
         else:
-            a = X[ic] * ix[:, None]
-            b = Yr[jc] * iy[:, None]
+            a, b = X[ic] * ix[:, None], Y[jc] * iy[:, None]
         # The bias coordinate of u / |u| is b_std / sqrt(q) = b_std ix / r.
         bx, by = bias_std * ix / r, bias_std * iy / r
-        dm[ic, jc] = 0.5 * (sq_norms(a - b) + (bx - by) ** 2)
-        dp[ic, jc] = 0.5 * (sq_norms(a + b) + (bx + by) ** 2)
-    if Y is None:
+        dmc = 0.5 * (_sq_norms(a - b, xp) + (bx - by) ** 2)
+        dpc = 0.5 * (_sq_norms(a + b, xp) + (bx + by) ** 2)
+        dm[ic, jc], dp[ic, jc] = dmc, dpc
+        # The covariance from the same numbers: duplicated rows get exactly
+        # the covariance of a row with itself.
+        S[ic, jc] = xp.where(dmc <= dpc, 1.0 - dmc, dpc - 1.0) * P[ic, jc]
+    if diagonal:
         _fill_diagonal(dm, 0.0, xp)
-    return S, qx, qy, dm, dp
+    return S, dm, dp
+
+
+def kernel_matrix(X, Y=None, *, kernel, depth, weight_std, bias_std, xp,
+                  block=2**18):
+    """The ntk or nngp matrix, by blocks of about ``block`` entries.
+
+    The recursion is elementwise, so each block of rows needs about twenty
+    block-sized temporaries and no n x m one. With ``Y=None`` only the blocks
+    on and above the diagonal are computed and mirrored: half the work, and
+    exact symmetry whatever the BLAS and the vectorised ``arctan2`` did.
+    """
+    params = {"depth": depth, "weight_std": weight_std, "bias_std": bias_std}
+    scale, beta = weight_std**2 / X.shape[1], bias_std**2
+    qx = _sq_norms(X, xp) * scale + beta
+    qy = qx if Y is None else _sq_norms(Y, xp) * scale + beta
+    n, m = X.shape[0], (X if Y is None else Y).shape[0]
+    if xp is np:
+        K = np.empty((n, m))
+    else:
+        K = xp.empty((n, m), dtype=xp.float64, device=X.device)
+    rows = max(1, block // max(m, 1))
+    for a in range(0, n, rows):
+        b = min(a + rows, n)
+        c = a if Y is None else 0
+        S, dm, dp = first_layer(X[a:b], (X if Y is None else Y)[c:], qx[a:b],
+                                qy[c:], xp=xp, diagonal=Y is None,
+                                weight_std=weight_std, bias_std=bias_std)
+        Kb = recursion(S, qx[a:b], qy[c:], dm, dp, ntk=kernel == "ntk", xp=xp,
+                       diagonal=Y is None, **params)
+        if Y is None:
+            d = Kb[:, : b - a]
+            d = xp.triu(d) + xp.triu(d, 1).T
+            Kb[:, : b - a] = d
+            K[a:, a:b] = Kb.T
+        K[a:b, c:] = Kb
+    if Y is None:
+        _fill_diagonal(K, diag_recursion(qx, ntk=kernel == "ntk", **params), xp)
+    return K
 
 
 def recursion(S, qx, qy, dm, dp, *, depth, weight_std, bias_std, ntk, xp,
-              symmetric=False, gradient=None):
+              diagonal=False, gradient=None):
     """Sigma_depth or Theta_depth from the first layer's covariance.
 
     Parameters
@@ -194,11 +252,11 @@ def recursion(S, qx, qy, dm, dp, *, depth, weight_std, bias_std, ntk, xp,
         0 (see :func:`first_layer`); the later layers' ``1 - cos`` is carried
         through the recursion without cancellation, so the angle is accurate
         to round-off near 0 and pi at every depth.
-    symmetric : bool
-        ``S`` is a Gram matrix (``qx is qy``): the diagonal follows
-        :func:`diag_recursion` exactly.
+    diagonal : bool
+        Row ``k`` of the first layer is its column ``k``: the leading
+        diagonal follows :func:`diag_recursion` exactly.
     gradient : None or list of (dw, dbeta, dS, dqx)
-        numpy only, with ``symmetric=True``: for each log-hyperparameter, the
+        numpy only, for a Gram matrix: for each log-hyperparameter, the
         derivatives of ``w`` and ``beta`` and of the first layer's ``S`` and
         ``qx``; the derivatives of the result are returned as a list.
     """
@@ -207,42 +265,53 @@ def recursion(S, qx, qy, dm, dp, *, depth, weight_std, bias_std, ntk, xp,
     T = S if ntk else None
     grads = gradient or []
     dT = [g[2] if ntk else None for g in grads]
-    for _ in range(depth):
-        P = xp.sqrt(qx[:, None] * qy[None, :])
-        rho = xp.clip(_safe_div(S, P, xp), -1.0, 1.0)
-        if symmetric:
+    # Without zero rows (always with biases) every norm product is positive.
+    positive = bool((qx > 0).all()) and bool((qy > 0).all())
+    P = _norm_products(qx, qy, xp)
+    for layer in range(depth):
+        rho = _clip_(_divide(S, P, positive, xp), -1.0, 1.0, xp)
+        if diagonal:
             _fill_diagonal(rho, 1.0, xp)
+        if layer:
+            dp = 1.0 + rho  # the cosine is >= 0 after a ReLU layer: no loss
         sin = xp.sqrt(dm * dp)
         theta = xp.arctan2(sin, rho)
-        arc = _PI - theta
-        cP = c * P
-        S_new = cP * (sin + arc * rho) + beta
-        qx_new = c * qx * _PI + beta
-        if symmetric:
-            qy_new = qx_new
+        # 1 - kappa_1(theta) = (1 - cos) + (theta cos - sin) / pi, the
+        # relative gap the next cosine inherits, free of cancellation.
+        gap = theta * rho
+        gap -= sin
+        gap /= _PI
+        gap += dm
+        arc = theta
+        arc *= -1.0
+        arc += _PI  # pi - theta
+        cP = P * c
+        S_new = arc * rho
+        S_new += sin
+        S_new *= cP
+        S_new += beta
+        qx_new, qy_new = c * qx * _PI + beta, c * qy * _PI + beta
+        if diagonal:
             _fill_diagonal(S_new, qx_new, xp)
-        else:
-            qy_new = c * qy * _PI + beta
-        # 1 - cos of the next angle, (R - S_new) / R with R the new norms'
-        # product, as a sum of non-negative terms: with a = sqrt(w q / 2),
-        # R - S_new = (w/2) P (1 - kappa_1) + beta (a - a')^2 / (R + a a' + beta),
-        # 1 - kappa_1 = (1 - cos) + (theta cos - sin) / pi.
-        R = xp.sqrt(qx_new[:, None] * qy_new[None, :])
-        gap = (_PI * cP) * (dm + (theta * rho - sin) / _PI)
+        R = _norm_products(qx_new, qy_new, xp)
+        # 1 - cos of the next angle is (R - S_new) / R, and with a = sqrt(w q/2),
+        # R - S_new = (w/2) P (1 - kappa_1) + beta (a - a')^2 / (R + a a' + beta).
+        gap *= cP
+        gap *= _PI
         if beta:
             ax, ay = xp.sqrt(c * qx * _PI), xp.sqrt(c * qy * _PI)
-            gap = gap + beta * (ax[:, None] - ay[None, :]) ** 2 / (
-                R + _PI * cP + beta)
+            gap += beta * (ax[:, None] - ay[None, :]) ** 2 / (R + _PI * cP + beta)
         if grads:
             grads, dT = _layer_gradient(grads, dT, S, qx, P, rho, sin, arc, T,
                                         w, beta, ntk)
         if ntk:
-            T = S_new + T * c * arc
-        dm = xp.clip(_safe_div(gap, R, xp), 0.0, 2.0)
-        dp = 1.0 + xp.clip(_safe_div(S_new, R, xp), -1.0, 1.0)
-        if symmetric:
+            T = T * c
+            T *= arc
+            T += S_new
+        dm = _clip_(_divide(gap, R, positive, xp), 0.0, 2.0, xp)
+        if diagonal:
             _fill_diagonal(dm, 0.0, xp)
-        S, qx, qy = S_new, qx_new, qy_new
+        S, qx, qy, P = S_new, qx_new, qy_new, R
     out = T if ntk else S
     if gradient is not None:
         return out, (dT if ntk else [g[2] for g in grads])

@@ -130,32 +130,26 @@ def _arccos_kernel(X, Y, *, kernel, depth, weight_std, bias_std,
                 f"X has {X.shape[1]} features but Y has {Y.shape[1]}; the "
                 f"{kernel} kernel compares samples with the same features."
             )
-    ntk = kernel == "ntk"
     params = {"depth": depth, "weight_std": weight_std, "bias_std": bias_std}
-    S, qx, qy, dm, dp = _ntk.first_layer(X, Y, weight_std=weight_std,
-                                         bias_std=bias_std, xp=np)
-    params["ntk"] = ntk
-    if Y is not None:
-        return _ntk.recursion(S, qx, qy, dm, dp, xp=np, **params)
-    gradient = None
-    if free_gradient is not None:
-        w, beta = weight_std**2, bias_std**2
-        gradient = []
-        for name in free_gradient:
-            if name == "weight_std":
-                gradient.append((2.0 * w, 0.0, 2.0 * (S - beta), 2.0 * (qx - beta)))
-            else:
-                gradient.append((0.0, 2.0 * beta, np.full_like(S, 2.0 * beta),
-                                 np.full_like(qx, 2.0 * beta)))
-    out = _ntk.recursion(S, qx, qx, dm, dp, xp=np, symmetric=True,
-                         gradient=gradient, **params)
-    K = out[0] if gradient is not None else out
-    np.fill_diagonal(K, _ntk.diag_recursion(qx, **params))
-    if gradient is None:
-        return K
-    if not out[1]:
-        return K, np.empty(K.shape + (0,))
-    return K, np.stack(out[1], axis=-1)
+    if free_gradient is None:
+        return _ntk.kernel_matrix(X, Y, kernel=kernel, xp=np, **params)
+    # The gradient (Gram matrix only, for Gaussian processes): one block.
+    w, beta = weight_std**2, bias_std**2
+    q = row_norms(X, squared=True) * (w / X.shape[1]) + beta
+    S, dm, dp = _ntk.first_layer(X, X, q, q, weight_std=weight_std,
+                                 bias_std=bias_std, xp=np, diagonal=True)
+    gradient = []
+    for name in free_gradient:
+        if name == "weight_std":
+            gradient.append((2.0 * w, 0.0, 2.0 * (S - beta), 2.0 * (q - beta)))
+        else:
+            gradient.append((0.0, 2.0 * beta, np.full_like(S, 2.0 * beta),
+                             np.full_like(q, 2.0 * beta)))
+    K, dK = _ntk.recursion(S, q, q, dm, dp, xp=np, diagonal=True,
+                           gradient=gradient, ntk=kernel == "ntk", **params)
+    K = np.triu(K) + np.triu(K, 1).T
+    np.fill_diagonal(K, _ntk.diag_recursion(q, ntk=kernel == "ntk", **params))
+    return K, (np.stack(dK, axis=-1) if dK else np.empty(K.shape + (0,)))
 
 
 def ntk_kernel(X, Y=None, *, depth=1, weight_std=math.sqrt(2.0), bias_std=0.0):
@@ -427,16 +421,9 @@ def _arccos_kernel_torch(A, B=None, *, kernel="ntk", kernel_params=None):
             f"X has {a.shape[1]} features but Y has {B.shape[1]}; the {kernel} "
             "kernel compares samples with the same features."
         )
-    params = dict(p, ntk=kernel == "ntk")
     if B is not None:
         B = B.to(device=a.device, dtype=torch.float64)
-    S, qa, qb, dm, dp = _ntk.first_layer(
-        a, B, weight_std=p["weight_std"], bias_std=p["bias_std"], xp=torch)
-    K = _ntk.recursion(S, qa, qb, dm, dp, xp=torch, symmetric=B is None,
-                       **params)
-    if B is None:
-        K.diagonal().copy_(_ntk.diag_recursion(qa, **params))
-    return K
+    return _ntk.kernel_matrix(a, B, kernel=kernel, xp=torch, block=2**22, **p)
 
 
 def _kernel_name(kernel):

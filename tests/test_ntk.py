@@ -483,3 +483,25 @@ def test_nearly_parallel_rows_to_round_off(bias_std):
         for values in (T, T_gram, T_torch):
             assert_allclose(values, ref[:, 1], rtol=1e-14, atol=atol)
         assert T[1] == T[0]
+
+
+@pytest.mark.parametrize("kind", ["ntk", "nngp"])
+def test_blocks_give_the_same_matrix(kind):
+    # Blocks of rows (here 37 entries, so one to a few rows each) give the
+    # matrix of one block, exactly symmetric, for numpy, sparse and torch.
+    from sklearn_selfdistill import _ntk
+
+    X, Y = _data(23, 4, 0), _data(9, 4, 1)
+    X[5] = X[17]
+    params = {"kernel": kind, "depth": 2, "weight_std": 1.4, "bias_std": 0.2}
+    for A, B, xp in ((X, None, np), (X, Y, np),
+                     (sparse.csr_matrix(X), None, np),
+                     (torch.as_tensor(X), None, torch),
+                     (torch.as_tensor(X), torch.as_tensor(Y), torch)):
+        whole = _ntk.kernel_matrix(A, B, xp=xp, block=10**6, **params)
+        blocks = _ntk.kernel_matrix(A, B, xp=xp, block=37, **params)
+        whole, blocks = np.asarray(whole), np.asarray(blocks)
+        assert_allclose(blocks, whole, rtol=1e-14, atol=1e-15)
+        if B is None:
+            assert_array_equal(blocks, blocks.T)
+            assert blocks[5, 17] == blocks[5, 5] == blocks[17, 17]
