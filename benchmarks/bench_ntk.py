@@ -6,6 +6,8 @@ Sections (one run; see benchmarks/README.md):
   ``nngp_kernel(X)`` (depth 3) against ``sklearn.metrics.pairwise.rbf_kernel``
   on the same X, and against ``scipy.linalg.eigh`` of an n x n Gram matrix
   (what every dense fit pays after the kernel), one BLAS thread;
+* ``blocks``: the default blocks of 2**18 entries against one block (the
+  whole matrix at once): time and peak memory;
 * ``memory``: peak memory allocated by ``ntk_kernel(X, depth=3)`` above its
   input, in units of one n x n float64 matrix (``tracemalloc``, which sees
   numpy's allocations);
@@ -15,8 +17,9 @@ Sections (one run; see benchmarks/README.md):
   parallel rows against 60-digit arithmetic, for this implementation and for
   the textbook one that takes the angle as ``arccos`` of the cosine.
 
-Run: ``python benchmarks/bench_ntk.py`` (about a minute on two cores),
-``--quick`` for n = 500 and 1000 only.
+Run: ``python benchmarks/bench_ntk.py`` (a few minutes on two cores),
+``--quick`` for n = 500 and 1000 only, ``--only blocks,accuracy`` for some
+sections.
 """
 
 import argparse
@@ -31,6 +34,7 @@ from scipy import linalg
 from sklearn.metrics.pairwise import rbf_kernel
 from threadpoolctl import threadpool_limits
 
+from sklearn_selfdistill import _ntk
 from sklearn_selfdistill.kernels import nngp_kernel, ntk_kernel
 
 
@@ -104,6 +108,34 @@ def speed(sizes, d=64):
         sys.stdout.flush()
 
 
+def peak_memory(func):
+    tracemalloc.start()
+    func()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def blocks(sizes, d=64):
+    rng = np.random.RandomState(0)
+    print("\n## blocks (ntk depth 3, d = 64, median of 3; memory in n x n matrices)")
+    print("| n | blocks of 2**18 | one block | ratio | memory, blocks | memory, one |")
+    print("|---|---|---|---|---|---|")
+    for n in sizes:
+        X = rng.standard_normal((n, d))
+        runs = {}
+        for name, block in (("blocks", 2**18), ("one", n * n)):
+            def run(block=block):
+                return _ntk.kernel_matrix(X, kernel="ntk", depth=3,
+                                          weight_std=math.sqrt(2.0),
+                                          bias_std=0.1, xp=np, block=block)
+            runs[name] = (median_time(run), peak_memory(run) / (8 * n * n))
+        print(f"| {n} | {runs['blocks'][0]:.3f} s | {runs['one'][0]:.3f} s | "
+              f"{runs['one'][0] / runs['blocks'][0]:.1f} | {runs['blocks'][1]:.1f} "
+              f"| {runs['one'][1]:.1f} |")
+        sys.stdout.flush()
+
+
 def memory(n=2000, d=64):
     X = np.random.RandomState(0).standard_normal((n, d))
     print(f"\n## memory (n = {n})")
@@ -141,11 +173,19 @@ def accuracy():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", default="speed,blocks,memory,accuracy")
     args = parser.parse_args()
+    only = args.only.split(",")
+    sizes = (500, 1000) if args.quick else (1000, 2000, 4000)
     with threadpool_limits(limits=1, user_api="blas"):
-        speed((500, 1000) if args.quick else (1000, 2000, 4000))
-        memory(1000 if args.quick else 2000)
-        accuracy()
+        if "speed" in only:
+            speed(sizes)
+        if "blocks" in only:
+            blocks(sizes[-2:])
+        if "memory" in only:
+            memory(1000 if args.quick else 2000)
+        if "accuracy" in only:
+            accuracy()
 
 
 if __name__ == "__main__":
