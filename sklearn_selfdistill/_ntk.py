@@ -2,13 +2,16 @@
 
 One implementation serves numpy and torch: the functions take the array
 namespace ``xp`` (the ``numpy`` or ``torch`` module) and use only operations the
-two spell alike (``sqrt``, ``arccos``, ``clip``, ``where``, broadcasting), so the
-torch device path evaluates exactly the recursion the numpy one does.
+two spell alike (``sqrt``, ``arctan2``, ``where``, ``triu``, in-place
+arithmetic, broadcasting), so the torch device path evaluates exactly the
+recursion the numpy one does. Matrices are computed by blocks of rows, and the
+angle is carried as ``1 - cos`` without cancellation (see :func:`first_layer`
+and :func:`recursion`).
 
 The network is neural-tangents' ``stax.serial(Dense(W_std, b_std), [Relu(),
 Dense(W_std, b_std)] * depth)`` in the NTK parameterization; with ``w =
 W_std**2``, ``beta = b_std**2`` and ``d`` input features (Jacot et al., 2018;
-Arora et al., 2019, for the ReLU expectations)::
+Cho and Saul, 2009, for the ReLU expectations)::
 
     Sigma_0(x, x') = w x.x' / d + beta,      Theta_0 = Sigma_0
     cos(theta) = Sigma_{l-1}(x, x') / sqrt(Sigma_{l-1}(x, x) Sigma_{l-1}(x', x'))
@@ -209,6 +212,9 @@ def kernel_matrix(X, Y=None, *, kernel, depth, weight_std, bias_std, xp,
     exact symmetry whatever the BLAS and the vectorised ``arctan2`` did.
     """
     params = {"depth": depth, "weight_std": weight_std, "bias_std": bias_std}
+    if hasattr(X, "tocsr"):  # scipy sparse: rows are sliced
+        X = X.tocsr()
+        Y = None if Y is None else Y.tocsr()
     scale, beta = weight_std**2 / X.shape[1], bias_std**2
     qx = _sq_norms(X, xp) * scale + beta
     qy = qx if Y is None else _sq_norms(Y, xp) * scale + beta
