@@ -443,7 +443,6 @@ def _pairwise(X, Y=None, *, kernel="rbf", gamma=None, degree=3, coef0=1,
     callable on pairs of samples, or a
     :class:`sklearn.gaussian_process.kernels.Kernel` instance.
     """
-    from sklearn.gaussian_process.kernels import Kernel
     from sklearn.metrics.pairwise import pairwise_kernels
 
     if isinstance(kernel, Kernel):
