@@ -270,7 +270,7 @@ def run_sparsity(args):
     # The figure is drawn while the models are fitted, one at a time.
     plt = pyplot(announce=False)
     with threadpool_limits(limits=1, user_api="blas"):
-        rows, curves, *displays = sparsity_table(
+        rows, _, *drawn = sparsity_table(
             args.n_samples, args.kappa, fractions, args.max_rounds, args.seed,
             plot=plt is not None,
         )
@@ -302,7 +302,8 @@ def run_sparsity(args):
         return 0
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "sparsity.png")
-    save_figure(displays[0][0].figure_, path)
+    (displays,) = drawn
+    save_figure(displays[0].figure_, path)
     print(f"figure written: {path}")
     return 0
 

@@ -195,7 +195,7 @@ def plot_sparsification(estimators, *, names=None):
     >>> from sklearn_selfdistill.figures import plot_sparsification
     >>> X, y = load_paper_example()
     >>> models = (SelfDistilledKernelRidge(kernel="green_spline", epsilon=eps,
-    ...                                    n_rounds=3).fit(X, y)
+    ...                                    n_rounds=1).fit(X, y)
     ...           for eps in (0.045, 0.1))
     >>> [d.line_.get_label() for d in plot_sparsification(models)]
     ['$\\\\epsilon$ = 0.045', '$\\\\epsilon$ = 0.1']
