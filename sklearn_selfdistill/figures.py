@@ -50,7 +50,8 @@ def plot_fits_per_round(estimator, X, y=None, *, target=None, grid_resolution=50
     ----------
     estimator : estimator instance
         A fitted single-output regressor with ``staged_predict`` on one input
-        feature (see :meth:`DistillationFitDisplay.from_estimator`).
+        feature (see
+        :meth:`~sklearn_selfdistill.DistillationFitDisplay.from_estimator`).
     X : array-like of shape (n_samples, 1)
         Training inputs: the fits are drawn over their range.
     y : array-like of shape (n_samples,), default=None
@@ -111,7 +112,7 @@ def plot_basis_coefficients_per_round(estimator, *, rounds=None, output=None):
     ----------
     estimator : estimator instance
         A fitted estimator with ``basis_coefficients_`` (see
-        :meth:`BasisCoefficientsDisplay.from_estimator`).
+        :meth:`~sklearn_selfdistill.BasisCoefficientsDisplay.from_estimator`).
     rounds : array-like of int, default=None
         Rounds to draw, one panel each; None draws every round that has not
         collapsed (whose coefficients are not all zero).
