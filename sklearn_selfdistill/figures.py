@@ -14,7 +14,7 @@ import numbers
 import numpy as np
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 
-from ._plot_basis import BasisCoefficientsDisplay
+from ._plot_basis import BasisCoefficientsDisplay, _select_output
 from ._plot_fit import DistillationFitDisplay, SparsificationDisplay
 
 __all__ = [
@@ -130,12 +130,12 @@ def plot_basis_coefficients_per_round(estimator, *, rounds=None, output=None):
     plot_sparsification : The ratio of the first to the last coefficient.
     """
     plt = _pyplot("plot_basis_coefficients_per_round")
-    coef = getattr(estimator, "basis_coefficients_", None)
     if rounds is None:
-        if coef is None:  # let the Display say what is missing
+        coef = getattr(estimator, "basis_coefficients_", None)
+        if coef is None:  # the Display says what is missing
             BasisCoefficientsDisplay.from_estimator(estimator, output=output)
-        coef = np.asarray(coef)
-        live = np.any(coef.reshape(coef.shape[0], -1) != 0, axis=1)
+        coef, _ = _select_output(coef, estimator, output)
+        live = np.any(coef != 0, axis=1)
         rounds = np.flatnonzero(live) if live.any() else np.arange(coef.shape[0])
     rounds = np.asarray(rounds).ravel()
     if rounds.size == 0:

@@ -8,10 +8,7 @@ matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from sklearn_selfdistill import (  # noqa: E402
-    SelfDistilledKernelRidge,
-    SelfDistilledKernelRidgeClassifier,
-)
+from sklearn_selfdistill import SelfDistilledKernelRidge  # noqa: E402
 from sklearn_selfdistill.datasets import load_paper_example  # noqa: E402
 from sklearn_selfdistill.figures import (  # noqa: E402
     plot_basis_coefficients_per_round,
@@ -102,20 +99,22 @@ def test_basis_coefficients_per_round_rounds_output_and_errors():
     with pytest.raises(ValueError, match="Ridge has no basis_coefficients_"):
         plot_basis_coefficients_per_round(Ridge().fit(np.eye(3), [0, 1, 2]))
 
-    rng = np.random.RandomState(0)
-    X = rng.randn(40, 2)
-    y = np.repeat(["a", "b", "c", "d"], 10)
-    clf = SelfDistilledKernelRidgeClassifier(epsilon=0.2, n_rounds=2,
-                                             on_collapse="ignore").fit(X, y)
+    # Two outputs that collapse at different rounds: the panels are those
+    # of the chosen output.
+    X, y = load_paper_example()
+    two = SelfDistilledKernelRidge(kernel="green_spline", epsilon=0.045,
+                                   n_rounds=5, on_collapse="ignore")
+    two.fit(X, np.c_[y, 0.4 * y])
+    assert two.collapsed_[:, 0].sum() == 2 and two.collapsed_[:, 1].sum() == 5
     with pytest.raises(ValueError, match="pass output="):
-        plot_basis_coefficients_per_round(clf)
-    displays = plot_basis_coefficients_per_round(clf, output="c")
-    B = clf.basis_coefficients_[..., 2]
-    live = np.flatnonzero(np.any(B != 0, axis=1))
-    assert [int(d.rounds[0]) for d in displays] == list(live)
-    for disp, t in zip(displays, live):
-        heights = [p.get_height() for p in disp.artists_[0].patches]
-        assert_allclose(heights, B[t], rtol=0, atol=0)
+        plot_basis_coefficients_per_round(two)
+    for output, live in ((0, [0, 1, 2, 3]), (1, [0])):
+        displays = plot_basis_coefficients_per_round(two, output=output)
+        assert [int(d.rounds[0]) for d in displays] == live
+        for disp, t in zip(displays, live):
+            heights = [p.get_height() for p in disp.artists_[0].patches]
+            assert_allclose(heights, two.basis_coefficients_[t, :, output],
+                            rtol=0, atol=0)
 
 
 def test_sparsification_names_title_and_errors():
