@@ -193,7 +193,7 @@ def sparsity_table(n_samples=50, kappa=10.0, fractions=(1e-4, 1e-2, 0.5),
 
     With ``plot=True`` each model is also drawn by
     :func:`~sklearn_selfdistill.figures.plot_sparsification` as soon as it is
-    fitted (one model in memory at a time), and the list of its
+    fitted (the models are not kept), and the list of its
     SparsificationDisplays is returned third.
     """
     rows, curves = [], []
@@ -267,7 +267,7 @@ def run_sparsity(args):
     print(f"K = {args.n_samples} points, G = V diag(d) V^T with d geometric from 1 "
           f"to 1/{args.kappa:g} (kappa = {args.kappa:g}), y ~ N(0, 1)")
     print("ratio = B_t[d_max] / B_t[d_min]: 1 = no sparsification, larger = sparser")
-    # The figure is drawn while the models are fitted, one at a time.
+    # The figure is drawn while the models are fitted: none is kept.
     plt = pyplot(announce=False)
     with threadpool_limits(limits=1, user_api="blas"):
         rows, _, *drawn = sparsity_table(

@@ -177,7 +177,7 @@ def plot_sparsification(estimators, *, names=None):
     ----------
     estimators : iterable of estimator instances
         Fitted estimators with ``basis_coefficients_``. Drawn as they come: a
-        generator that fits them one by one keeps one in memory at a time.
+        generator that fits them one by one never holds them all in memory.
     names : list of str, default=None
         Legend entry of each estimator, in the same order; None names each by
         its ``epsilon``.

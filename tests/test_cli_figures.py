@@ -218,8 +218,8 @@ def test_sparsity_without_matplotlib_prints_the_table(tmp_path, capsys,
 
 
 def test_sparsity_table_draws_each_model_before_fitting_the_next(monkeypatch):
-    # One model in memory at a time: when a model is fitted, the previous
-    # one has been drawn already.
+    # The models are not kept: when a model is fitted, the previous one has
+    # been drawn already.
     fitted, drawn = [], []
     original_fit = SelfDistilledKernelRidge.fit
     original_plot = SparsificationDisplay.plot
