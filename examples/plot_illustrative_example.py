@@ -25,12 +25,12 @@ eigenvalues' fastest).
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sklearn_selfdistill import (
-    BasisCoefficientsDisplay,
-    DistillationFitDisplay,
-    SelfDistilledKernelRidge,
-)
+from sklearn_selfdistill import BasisCoefficientsDisplay, SelfDistilledKernelRidge
 from sklearn_selfdistill.datasets import load_paper_example
+from sklearn_selfdistill.figures import (
+    plot_basis_coefficients_per_round,
+    plot_fits_per_round,
+)
 
 X, y = load_paper_example()
 probe = SelfDistilledKernelRidge(
@@ -65,32 +65,20 @@ for t, fit in enumerate(fits):
 # ------------------------------
 # Round 0 fits the noise; the following rounds are smoother and smoother, and
 # the fit flattens towards zero before it collapses.
-# :class:`~sklearn_selfdistill.DistillationFitDisplay` draws every round that
-# has not collapsed over the training points and the noiseless function.
-disp = DistillationFitDisplay.from_estimator(
-    model, X, y, target=lambda x: np.sin(2 * np.pi * x), grid_resolution=501,
-    name="",
-)
-disp.ax_.set_title(rf"Self-distillation rounds, spline kernel, $\epsilon$ = {epsilon}"
-                   " (paper's Fig. 2)")
+# :func:`~sklearn_selfdistill.figures.plot_fits_per_round` draws every round
+# that has not collapsed over the training points and the noiseless function
+# with a :class:`~sklearn_selfdistill.DistillationFitDisplay`: the figure that
+# ``selfdistill illustrate`` writes.
+disp = plot_fits_per_round(model, X, y, target=lambda x: np.sin(2 * np.pi * x))
 
 # %%
 # Fig. 3: the basis coefficients shrink and sparsify
 # --------------------------------------------------
-# One panel per round, bars over the eigen-index (largest eigenvalue first).
+# One panel per round, bars over the eigen-index (largest eigenvalue first),
+# each a :class:`~sklearn_selfdistill.BasisCoefficientsDisplay`.
 # The last two eigenvalues are the null space (the end points): their
 # coefficient is 0 in every round.
-live = np.flatnonzero(~model.collapsed_)
-fig, axes = plt.subplots(1, len(live), figsize=(3.2 * len(live), 3.4), sharey=True,
-                         layout="constrained")
-for ax, t in zip(axes, live):
-    BasisCoefficientsDisplay.from_estimator(model, rounds=[t], ax=ax, name="")
-    ax.set_title(f"round {t}")
-    ax.get_legend().remove()
-    if t > 0:
-        ax.set_ylabel("")
-    ax.set_xlabel("eigen-index k")
-fig.suptitle(r"Diagonal of $B_t$ per round (paper's Fig. 3)")
+displays = plot_basis_coefficients_per_round(model)
 
 # %%
 # The same data on a log scale show that the small-eigenvalue coefficients fall
@@ -100,6 +88,6 @@ disp = BasisCoefficientsDisplay.from_estimator(
     model, kind="lines", log_scale=True, name=""
 )
 B = model.basis_coefficients_
-for t in live:
+for t in np.flatnonzero(~model.collapsed_):
     print(f"round {t}: B_t[1] / B_t[9] = {B[t, 0] / B[t, 8]:.3g}")
 plt.show()

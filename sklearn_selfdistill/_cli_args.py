@@ -11,6 +11,9 @@ import tempfile
 
 DEFAULT_OUT = "selfdistill_output"
 
+#: Resolution of the figures the subcommands write (dots per inch).
+FIGURE_DPI = 120
+
 #: Seeds go to ``numpy.random.RandomState``, which takes 0 to 2**32 - 1.
 MAX_SEED = 2**32 - 1
 
@@ -112,18 +115,36 @@ def check_out(out, flag="--out"):
         ) from None
 
 
-def pyplot():
-    """matplotlib.pyplot with the Agg backend, or None (with a message)."""
+NO_MATPLOTLIB = ("matplotlib is not installed: no figures (pip install "
+                 "'sklearn-selfdistill[plot]').")
+
+
+def pyplot(announce=True):
+    """matplotlib.pyplot with the Agg backend, or None.
+
+    Without matplotlib, ``announce`` prints :data:`NO_MATPLOTLIB` (the caller
+    prints it otherwise).
+    """
     try:
         import matplotlib
     except ImportError:
-        print("matplotlib is not installed: no figures (pip install "
-              "'sklearn-selfdistill[plot]').")
+        if announce:
+            print(NO_MATPLOTLIB)
         return None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def save_figure(fig, path):
+    """Write ``fig`` to ``path`` as the subcommands do, and close it."""
+    import matplotlib.pyplot as plt
+
+    try:
+        fig.savefig(path, dpi=FIGURE_DPI)
+    finally:
+        plt.close(fig)
 
 
 def one_line(text):

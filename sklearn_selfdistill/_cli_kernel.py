@@ -7,7 +7,17 @@ import os
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ._cli_args import DEFAULT_OUT, UsageError, check_out, integer, pyplot, real, seed
+from ._cli_args import (
+    DEFAULT_OUT,
+    NO_MATPLOTLIB,
+    UsageError,
+    check_out,
+    integer,
+    pyplot,
+    real,
+    save_figure,
+    seed,
+)
 from .datasets import load_paper_example
 
 # illustrate ---------------------------------------------------------------
@@ -83,7 +93,7 @@ def run_illustrate(args):
     )
     model.fit(X, y)
     x_grid = np.linspace(0.0, 1.0, 501).reshape(-1, 1)
-    truth = np.sin(2 * np.pi * x_grid[:, 0])
+    truth = _sine(x_grid[:, 0])
     header = (f"{'round':>5}  {'c_t':>11}  {'train MSE':>10}  {'test MSE':>9}  "
               f"{'B_t > 1%':>8}  collapsed")
     print(header)
@@ -102,36 +112,22 @@ def run_illustrate(args):
     plt = pyplot()
     if plt is None:
         return 0
-    os.makedirs(args.out, exist_ok=True)
-    live = [t for t in range(len(fits)) if not model.collapsed_[t]]
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    ax.plot(x_grid[:, 0], truth, "k--", lw=1, label="sin(2$\\pi$x)")
-    ax.plot(X[:, 0], y, "ko", label="training points")
-    for t in live:
-        ax.plot(x_grid[:, 0], fits[t], label=f"round {t}")
-    ax.set_xlabel("x")
-    ax.set_ylabel("f(x)")
-    ax.set_title(f"Self-distillation rounds, $\\epsilon$ = {args.epsilon:g} (Fig. 2)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fits_path = os.path.join(args.out, "illustrate_fits.png")
-    fig.savefig(fits_path, dpi=120)
-    plt.close(fig)
+    from .figures import plot_basis_coefficients_per_round, plot_fits_per_round
 
-    fig, axes = plt.subplots(1, len(live), figsize=(3 * len(live), 3), sharey=True,
-                             squeeze=False)
-    for ax, t in zip(axes[0], live):
-        ax.bar(np.arange(1, X.shape[0] + 1), model.basis_coefficients_[t])
-        ax.set_title(f"round {t}")
-        ax.set_xlabel("eigen-index k (descending $d_k$)")
-    axes[0, 0].set_ylabel("diagonal of $B_t$")
-    fig.suptitle("Basis coefficients B_t per round (Fig. 3)")
-    fig.tight_layout()
+    os.makedirs(args.out, exist_ok=True)
+    fits_path = os.path.join(args.out, "illustrate_fits.png")
+    disp = plot_fits_per_round(model, X, y, target=_sine, grid_resolution=501)
+    save_figure(disp.figure_, fits_path)
     bars_path = os.path.join(args.out, "illustrate_basis_coefficients.png")
-    fig.savefig(bars_path, dpi=120)
-    plt.close(fig)
+    displays = plot_basis_coefficients_per_round(model)
+    save_figure(displays[0].figure_, bars_path)
     print(f"figures written: {fits_path}, {bars_path}")
     return 0
+
+
+def _sine(x):
+    """The noiseless function of the paper's example, sin(2 pi x)."""
+    return np.sin(2 * np.pi * x)
 
 
 # sparsity -----------------------------------------------------------------
@@ -186,7 +182,7 @@ def check_sparsity(args):
 
 
 def sparsity_table(n_samples=50, kappa=10.0, fractions=(1e-4, 1e-2, 0.5),
-                   max_rounds=2000, seed=0):
+                   max_rounds=2000, seed=0, *, plot=False):
     """Measured sparsity of B_t per epsilon on a problem of condition ``kappa``.
 
     Returns a list of dicts (one per fraction) and the per-round ratios
@@ -194,7 +190,39 @@ def sparsity_table(n_samples=50, kappa=10.0, fractions=(1e-4, 1e-2, 0.5),
     the guaranteed rounds" is that of the last round Prop. 4 guarantees,
     ``ceil(t_low) - 1`` (every round ``t < t_low``), or of the last
     non-collapsed round if it comes first.
+
+    With ``plot=True`` each model is also drawn by
+    :func:`~sklearn_selfdistill.figures.plot_sparsification` as soon as it is
+    fitted (the models are not kept), and the list of its
+    SparsificationDisplays is returned third.
     """
+    rows, curves = [], []
+
+    def models():
+        for row, ratio, model in _sparsity_fits(n_samples, kappa, fractions,
+                                                max_rounds, seed):
+            rows.append(row)
+            curves.append(ratio)
+            yield model
+
+    if plot:
+        from .figures import plot_sparsification
+
+        names = [sparsity_name(frac) for frac in fractions]
+        displays = plot_sparsification(models(), names=names)
+        return rows, curves, displays
+    for _ in models():
+        pass
+    return rows, curves
+
+
+def sparsity_name(fraction):
+    """Legend entry of the model at ``epsilon = fraction * mean(y^2)``."""
+    return rf"$\epsilon$ = {fraction:g} mean($y^2$)"
+
+
+def _sparsity_fits(n_samples, kappa, fractions, max_rounds, seed):
+    """Yield the table row, the ratio curve and the model of each fraction."""
     from ._kernel_ridge import SelfDistilledKernelRidge
     from .theory import guaranteed_rounds
 
@@ -204,13 +232,12 @@ def sparsity_table(n_samples=50, kappa=10.0, fractions=(1e-4, 1e-2, 0.5),
     gram = (V * d) @ V.T * n_samples  # raw Gram; the estimator divides by K
     y = rng.randn(n_samples)
     mean_sq = float(np.mean(y**2))
-    rows, curves = [], []
     for frac in fractions:
         eps = frac * mean_sq
         t_low = guaranteed_rounds(d, y, eps)
         model = SelfDistilledKernelRidge(
             kernel="precomputed", epsilon=eps, n_rounds=max_rounds,
-            on_collapse="ignore",
+            on_collapse="ignore", store_eigenvectors=False,
         ).fit(gram, y)
         B = model.basis_coefficients_
         live = int((~model.collapsed_).sum())
@@ -221,7 +248,7 @@ def sparsity_table(n_samples=50, kappa=10.0, fractions=(1e-4, 1e-2, 0.5),
             )
         ratio = B[:live, 0] / B[:live, -1]
         t_g = min(max(int(np.ceil(t_low)) - 1, 0), live - 1)
-        rows.append({
+        row = {
             "fraction": frac,
             "epsilon": eps,
             "guaranteed_rounds": t_low,
@@ -230,9 +257,8 @@ def sparsity_table(n_samples=50, kappa=10.0, fractions=(1e-4, 1e-2, 0.5),
             "ratio_round_0": float(ratio[0]),
             "ratio_round_1": float(ratio[1]) if live > 1 else float("nan"),
             "ratio_last_live": float(ratio[-1]),
-        })
-        curves.append(ratio)
-    return rows, curves
+        }
+        yield row, ratio, model
 
 
 def run_sparsity(args):
@@ -241,9 +267,13 @@ def run_sparsity(args):
     print(f"K = {args.n_samples} points, G = V diag(d) V^T with d geometric from 1 "
           f"to 1/{args.kappa:g} (kappa = {args.kappa:g}), y ~ N(0, 1)")
     print("ratio = B_t[d_max] / B_t[d_min]: 1 = no sparsification, larger = sparser")
+    # The figure is drawn while the models are fitted: none is kept.
+    plt = pyplot(announce=False)
     with threadpool_limits(limits=1, user_api="blas"):
-        rows, curves = sparsity_table(args.n_samples, args.kappa, fractions,
-                                      args.max_rounds, args.seed)
+        rows, _, *drawn = sparsity_table(
+            args.n_samples, args.kappa, fractions, args.max_rounds, args.seed,
+            plot=plt is not None,
+        )
     header = (f"{'eps/mean(y^2)':>13}  {'t_low (Prop.4)':>14}  {'live rounds':>11}  "
               f"{'ratio@t_low':>11}  {'ratio@t=1':>9}  {'ratio@last live':>15}")
     print(header)
@@ -267,24 +297,13 @@ def run_sparsity(args):
               f"{last['fraction']:g}); each round sparsifies more at large "
               "epsilon, while small epsilon allows many more rounds before "
               "collapse.")
-    plt = pyplot()
     if plt is None:
+        print(NO_MATPLOTLIB)
         return 0
     os.makedirs(args.out, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(6.8, 4.4))
-    for r, ratio in zip(rows, curves):
-        ax.plot(np.arange(len(ratio)), ratio, marker="." if len(ratio) < 40 else None,
-                label=f"$\\epsilon$ = {r['fraction']:g} mean($y^2$)")
-    ax.set_xscale("symlog", linthresh=1)
-    ax.set_yscale("log")
-    ax.set_xlabel("self-distillation round t (until collapse)")
-    ax.set_ylabel("$B_t[d_{max}]\\, /\\, B_t[d_{min}]$")
-    ax.set_title(f"Sparsification per round, $\\kappa$ = {args.kappa:g} (Prop. 5, 6)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
     path = os.path.join(args.out, "sparsity.png")
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    (displays,) = drawn
+    save_figure(displays[0].figure_, path)
     print(f"figure written: {path}")
     return 0
 
@@ -448,13 +467,18 @@ def run_compare(args):
 
     with threadpool_limits(limits=1, user_api="blas"):
         model.fit(X, y)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    DistillationCurveDisplay.from_estimator(model, X, y, early_stopping=table, ax=ax,
-                                            name=args.dataset)
-    ax.set_ylabel(score_name)
-    fig.tight_layout()
+    fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
+    try:
+        DistillationCurveDisplay.from_estimator(
+            model, X, y, early_stopping=table, ax=ax, name=args.dataset
+        )
+    except BaseException:
+        plt.close(fig)
+        raise
+    # The Display leaves a title to the owner of the axes.
+    ax.set_title(f"Self-distillation vs early stopping on {args.dataset}, "
+                 f"{args.cv}-fold CV (Sec. 3.4, Fig. 6)")
     fig_path = os.path.join(args.out, f"compare_{args.dataset}.png")
-    fig.savefig(fig_path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, fig_path)
     print(f"figure written: {fig_path}")
     return 0

@@ -13,6 +13,7 @@ from ._cli_args import (
     integer,
     pyplot,
     real,
+    save_figure,
     seed,
 )
 
@@ -239,23 +240,27 @@ def run_nets(args):
     plt = pyplot()
     if plt is None:
         return 0
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    rounds = np.arange(n_stages)
-    train_label = "training data, original labels" + (" (noisy)" if noise else "")
-    for values, label, marker in ((train, train_label, "o"),
-                                  (test, "test data", "s")):
-        ax.errorbar(rounds, values.mean(0), yerr=values.std(0), marker=marker,
-                    capsize=3, label=label)
-    ax.set_xticks(rounds)
-    ax.set_xlabel("self-distillation round t")
-    ax.set_ylabel(f"accuracy (mean \u00b1 std, {args.repeats} runs)")
+    from ._plot import DistillationCurveDisplay
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
+    try:
+        DistillationCurveDisplay(
+            rounds=np.arange(n_stages),
+            train_scores=train.mean(axis=0),
+            train_scores_std=train.std(axis=0) if args.repeats > 1 else None,
+            test_scores=test.mean(axis=0),
+            test_scores_std=test.std(axis=0) if args.repeats > 1 else None,
+            score_name=(f"accuracy (mean \u00b1 std, {args.repeats} runs)"
+                        if args.repeats > 1 else "accuracy"),
+        ).plot(ax=ax, name="")
+    except BaseException:
+        plt.close(fig)
+        raise
     fig_no = 4 if args.loss == "l2" else 5
-    ax.set_title(f"{args.arch} on {args.dataset}, {args.loss} loss "
+    noisy = f", {noise:.0%} noisy labels" if noise else ""
+    ax.set_title(f"{args.arch} on {args.dataset}{noisy}, {args.loss} loss "
                  f"(as the paper's Fig. {fig_no})")
-    ax.legend()
-    fig.tight_layout()
     fig_path = os.path.join(args.out, stem + ".png")
-    fig.savefig(fig_path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, fig_path)
     print(f"figure written: {fig_path}")
     return 0
