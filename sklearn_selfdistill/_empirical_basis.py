@@ -348,7 +348,8 @@ def gram_eigenbasis(X, *, kernel, kernel_params=None, n_components=50,
         [-1, 1]), so that results are reproducible to the last digit.
     chunk_rows : int, default=None
         Rows of one kernel block of the Lanczos path; ``None`` takes
-        ``K / 8`` rows, at most ``2**23`` floats (64 MiB) per block.
+        ``max(K / 8, 256)`` rows, at most ``2**23`` floats (64 MiB) per
+        block.
 
     Returns
     -------
@@ -404,9 +405,10 @@ def gram_eigenbasis(X, *, kernel, kernel_params=None, n_components=50,
         del gram
         return d, _fix_signs(np.ascontiguousarray(U))
     if chunk_rows is None:
-        # At least 8 blocks, so that the upper block triangle is close to half
-        # of the kernel; at most 64 MiB per block.
-        chunk_rows = max(1, min(_CHUNK_FLOATS // n, -(-n // 8)))
+        # About 8 blocks, so that the upper block triangle is close to half
+        # of the kernel, of at least 256 rows (each block pays scikit-learn's
+        # input checks), and at most 64 MiB per block.
+        chunk_rows = max(1, min(_CHUNK_FLOATS // n, max(256, -(-n // 8))))
     gram = _ChunkedGram(X, ops, min(chunk_rows, n))
     operator = LinearOperator((n, n), matvec=gram.matmat, matmat=gram.matmat,
                               dtype=np.float64)
