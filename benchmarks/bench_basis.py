@@ -16,9 +16,9 @@ gamma = 2 (the problem of the basis-coefficient target):
   isolated by a relative gap of 1e-6).
 
 Both run with one BLAS thread. Run: ``python benchmarks/bench_basis.py``
-(about 15 minutes on one idle core; CPU seconds are reported beside
-wall seconds because they vary less with the machine's load), ``--quick`` for a smoke run, ``--json FILE`` to
-keep the numbers. Results are recorded in ``benchmarks/README.md``.
+(about 15 minutes on one idle core), ``--quick`` for a smoke run, ``--json
+FILE`` to keep the numbers. CPU seconds are reported beside wall seconds: they
+vary less with the machine's load. Results are in ``benchmarks/README.md``.
 """
 
 import argparse

@@ -171,7 +171,9 @@ def check_basis_kernel(kernel, kernel_params=None, X=None, *,
                     f"{value!r}."
                 )
             if not np.isfinite(value):
-                raise ValueError(f"{params_name}[{key!r}] must be finite, got {value!r}.")
+                raise ValueError(
+                    f"{params_name}[{key!r}] must be finite, got {value!r}."
+                )
         if "gamma" in params and not params["gamma"] > 0:
             raise ValueError(
                 f"{params_name}['gamma'] must be > 0 for {kernel_name}={kernel!r}, "
@@ -384,7 +386,9 @@ def gram_eigenbasis(X, *, kernel, kernel_params=None, n_components=50,
     if chunk_rows is not None and (
         not isinstance(chunk_rows, numbers.Integral) or chunk_rows < 1
     ):
-        raise ValueError(f"chunk_rows must be an integer >= 1 or None, got {chunk_rows!r}.")
+        raise ValueError(
+            f"chunk_rows must be an integer >= 1 or None, got {chunk_rows!r}."
+        )
     name = _kernel_name(kernel)
     ops = _make_ops(kernel, params, device)
     if device is not None:
