@@ -368,6 +368,40 @@ def gram_eigenbasis(X, *, kernel, kernel_params=None, n_components=50,
     ValueError
         For invalid parameters or kernels (:func:`check_basis_kernel`), or a
         Gram matrix that is not positive semi-definite.
+
+    Notes
+    -----
+    scikit-learn evaluates a callable kernel one pair of samples at a time in
+    Python: on the Lanczos path that is about ``2 n_components + 1`` times
+    ``K^2 / 2`` calls. For large ``K`` use a kernel name or a ``Kernel``
+    object, which are vectorised.
+
+    Examples
+    --------
+    Around kernel ridge with the same kernel, the empirical coefficients are
+    the closed form ``(lambda / (lambda + alpha))^(t + 1)`` with ``lambda =
+    K d`` the eigenvalues of the unnormalised kernel matrix:
+
+    >>> import numpy as np
+    >>> from sklearn.kernel_ridge import KernelRidge
+    >>> from sklearn_selfdistill._empirical_basis import (
+    ...     empirical_basis_coefficients, gram_eigenbasis)
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.uniform(-1, 1, (300, 3))
+    >>> y = np.sin(np.pi * X[:, 0]) + 0.1 * rng.randn(300)
+    >>> d, U = gram_eigenbasis(X, kernel="rbf", kernel_params={"gamma": 2.0},
+    ...                        n_components=10, dense_max_samples=0,
+    ...                        random_state=0)
+    >>> U.shape
+    (300, 10)
+    >>> f0 = KernelRidge(alpha=10.0, kernel="rbf", gamma=2.0).fit(X, y).predict(X)
+    >>> f1 = KernelRidge(alpha=10.0, kernel="rbf", gamma=2.0).fit(X, f0).predict(X)
+    >>> B = empirical_basis_coefficients(U, y, [f0, f1])[..., 0]
+    >>> lam = 300 * d
+    >>> exact = np.stack([lam / (lam + 10.0), (lam / (lam + 10.0)) ** 2])
+    >>> exact[:, np.abs(U.T @ y) < 1e-3 * np.linalg.norm(y)] = 0.0
+    >>> bool(np.allclose(B, exact, rtol=0, atol=1e-10))
+    True
     """
     X = _flat_inputs(X)
     n = X.shape[0]

@@ -152,6 +152,12 @@ def test_lanczos_path_is_reproducible_and_handles_rank_deficiency():
     np.testing.assert_allclose(d[:3], d_ref[:3], atol=1e-13)
     np.testing.assert_array_equal(d[3:], 0.0)
     np.testing.assert_allclose(U.T @ U, np.eye(8), atol=1e-12)
+    # a sparse X takes the same path, block by block
+    X_sparse = sparse.random(250, 40, density=0.1, random_state=1, format="csr")
+    d_sp, _ = gram_eigenbasis(X_sparse, kernel="rbf", kernel_params={"gamma": 0.5},
+                              n_components=6, dense_max_samples=0, random_state=0)
+    d_ref, _ = _explicit_eigh(rbf_kernel(X_sparse.toarray(), gamma=0.5))
+    np.testing.assert_allclose(d_sp, d_ref[:6], rtol=0, atol=1e-12)
 
 
 def test_path_choice():
