@@ -188,9 +188,13 @@ def _panel_apply(reduced, tau, W, *, transpose):
         trans = "T"
     # dormqr's blocked path needs rows(W) * nb plus its 65 x 64 T factor.
     lwork = max(1, W.shape[0]) * _PANEL + 65 * 64
+    # One buffer for every panel: a single K x 64 copy of reflectors alive.
+    buffer = np.empty(n_refl * min(_PANEL, n_refl))
     for j0 in starts:
         j1 = min(j0 + _PANEL, n_refl)
-        panel = np.array(reduced[j0 + 1:, j0:j1], order="F")
+        rows = n - j0 - 1
+        panel = buffer[: rows * (j1 - j0)].reshape((rows, j1 - j0), order="F")
+        np.copyto(panel, reduced[j0 + 1:, j0:j1])
         target = W[:, j0 + 1:]
         out, _, info = lapack.dormqr(
             "R", trans, panel, tau[j0:j1], target, lwork=lwork, overwrite_c=1,
