@@ -16,6 +16,7 @@ repeats interleaved, medians (see benchmarks/README.md):
 
 Peak memory is traced (``tracemalloc``, which sees every numpy and LAPACK
 workspace array scipy allocates) above the Gram matrix, in n^2 doubles. The
+stages of the eigenvector-free path are timed once at n = 4000; the
 last section times products with reversed eigenvector views,
 ``U[:, ::-1] @ B`` and ``U[:, ::-1].T @ y``, against contiguous ``U``.
 
@@ -112,6 +113,30 @@ def bench_size(n, repeats):
     return med, peaks, err
 
 
+def bench_stages(n):
+    """Seconds of each stage of ``tridiagonal_eigh`` at one size, once."""
+    from scipy.linalg import lapack
+    G, y = make_gram(n)
+    lwork = int(lapack.dsytrd_lwork(n, lower=1)[0])
+    rows = []
+    seconds, _, out = measure(lambda: lapack.dsytrd(G.T, lower=1, lwork=lwork,
+                                                    overwrite_a=1))
+    rows.append(("dsytrd (reduction, in place)", seconds))
+    _, diag, off, _, _ = out
+    rows.append(("dsterf (tridiagonal eigenvalues only)", measure(
+        lambda: linalg.eigh_tridiagonal(diag, off, eigvals_only=True,
+                                        lapack_driver="sterf"))[0]))
+    rows.append(("dstemr (tridiagonal eigenvalues and V)", measure(
+        lambda: linalg.eigh_tridiagonal(diag, off, lapack_driver="stemr"))[0]))
+    del out, G
+    G, y = make_gram(n)
+    _, _, op = tridiagonal_eigh(G, y)
+    rows.append(("z = V^T (Q^T y), one column", measure(lambda: op.rotate(y))[0]))
+    B = np.random.RandomState(1).randn(n, N_ROUNDS_COLUMNS)
+    rows.append(("U g = Q (V g), 11 columns", measure(lambda: op.apply(B))[0]))
+    return rows
+
+
 def bench_reversed(n):
     G, y = make_gram(n)
     d, U = eigh_inplace(G)
@@ -144,6 +169,7 @@ def main():
     parser.add_argument("--repeats", default="3,2,2",
                         help="repeats per size (one number for all)")
     parser.add_argument("--reversed-n", type=int, default=4000)
+    parser.add_argument("--stages-n", type=int, default=4000)
     parser.add_argument("--threads", type=int, default=1,
                         help="BLAS threads (threadpoolctl), 0 for all; default 1")
     args = parser.parse_args()
@@ -175,6 +201,11 @@ def main():
         print(f"{'d, z and U g':24s} {both:8.3f} {both / floor:10.2f} "
               f"{both / med['eigh evr (C input)']:6.2f}")
     tracemalloc.stop()
+    if args.stages_n:
+        print(f"\nstages of tridiagonal_eigh, n = {args.stages_n}, one run, "
+              f"load average {os.getloadavg()[0]:.1f}")
+        for name, seconds in bench_stages(args.stages_n):
+            print(f"{name:48s} {seconds:8.3f} s")
     if args.reversed_n:
         print(f"\nproducts with the eigenvectors, n = {args.reversed_n}, "
               f"B of {N_ROUNDS_COLUMNS} columns, best of 5")

@@ -11,20 +11,25 @@ Two ways to the spectrum of the normalised Gram matrix ``G = kernel(X, X) / K``
   eigenvectors are returned contiguous in descending order, not as the reversed
   view ``U[:, ::-1]``, whose matrix products BLAS cannot run at full speed.
 
-* :func:`tridiagonal_eigh`: everything a fit needs, the eigenvalues ``d``, the
-  rotated targets ``Z = U^T Y`` and later the products ``U g`` of eq. (31)-(46)'s
-  dual coefficients, without forming ``U``. ``G = Q T Q^T`` is reduced to
-  tridiagonal form by ``dsytrd`` in place (``Q`` kept as Householder reflectors in
-  the overwritten lower triangle), ``T = V diag(d) V^T`` is solved by MRRR
-  (``dstemr``), and ``U = Q V`` is only ever applied to blocks of vectors:
-  ``U^T Y = V^T (Q^T Y)`` and ``U g = Q (V g)``. This skips the ``O(K^3)``
-  back-transformation ``Q V`` that ``dsyevr`` performs.
+* :func:`tridiagonal_eigh`: everything a fit needs without forming ``U``: the
+  eigenvalues ``d``, the rotated targets ``Z = U^T Y`` (``z = V y`` of eq. (21),
+  ``V = U^T``) and, once the
+  rounds' spectral factors ``g`` are known, the dual coefficients
+  ``U diag(g) Z``. ``G = Q T Q^T`` is reduced to tridiagonal form by ``dsytrd``
+  in place (``Q`` kept as Householder reflectors in the overwritten lower
+  triangle), ``T = V diag(d) V^T`` is solved by MRRR (``dstemr``), and
+  ``U = Q V`` is only ever applied to blocks of vectors: ``U^T Y = V^T (Q^T Y)``
+  and ``U g = Q (V g)``, ``O(K^2)`` per column. This skips the ``O(K^3)``
+  back-transformation ``Q V`` that ``dsyevr`` performs after the same two
+  steps.
 
-Memory, in ``K^2`` doubles above the input: ``eigh_inplace`` allocates the
-eigenvectors (1.0) and ``O(K)`` workspace; ``tridiagonal_eigh`` the tridiagonal
-eigenvectors ``V`` (1.0, which ``dstemr`` cannot avoid when all of them are
-wanted), ``O(K)`` workspace and one ``K x 64`` panel while applying ``Q``. Both
-keep the caller's array as their workspace: its content is destroyed.
+Memory above the input, traced at K = 2000: ``eigh_inplace`` ``K^2 + 40 K``
+doubles (the eigenvectors and ``dsyevr``'s workspace); ``tridiagonal_eigh``
+``K^2 + 75 K`` (``V``, which ``dstemr`` allocates whole even for a subset of
+eigenvectors, its workspace, and one ``K x 64`` panel of reflectors while
+applying ``Q``). ``V`` is as large as ``U``: the eigenvector-free path saves
+time, not memory. Both keep the caller's array as their workspace: its
+content is destroyed.
 """
 
 import math
@@ -247,7 +252,7 @@ class TridiagonalEigenvectors:
         return B, one_d
 
     def rotate(self, Y):
-        """``U^T Y``: the rotated targets ``z`` of eq. (17), ``V^T (Q^T Y)``.
+        """``U^T Y``: the rotated targets ``z`` of eq. (21), ``V^T (Q^T Y)``.
 
         Parameters
         ----------
@@ -268,8 +273,9 @@ class TridiagonalEigenvectors:
     def apply(self, G):
         """``U[:, :k] G``: combine the leading ``k`` eigenvectors, ``Q (V G)``.
 
-        With ``G = diag(g) Z`` this is the dual coefficient vector
-        ``U diag(g) U^T y`` of a spectral filter ``g`` (Sec. 2 of MATH.md).
+        With ``G = diag(g) Z`` this is ``U diag(g) U^T Y``; the round-``t``
+        dual coefficients of the closed form are ``g = B_t / (K d)`` (0 where
+        ``d = 0``), with ``B_t`` of eq. (46).
 
         Parameters
         ----------
