@@ -57,14 +57,21 @@ def make_gram(n, seed=0):
 
 
 def measure(fn):
-    """(seconds, peak traced bytes, result) of ``fn()``."""
+    """(wall seconds, CPU seconds, peak traced bytes, result) of ``fn()``.
+
+    CPU time (``time.process_time``, all threads of this process) is the
+    steadier figure on a shared machine: it leaves out the time the process
+    waits for a core, which wall time counts.
+    """
     tracemalloc.reset_peak()
     base = tracemalloc.get_traced_memory()[0]
+    cpu = time.process_time()
     start = time.perf_counter()
     out = fn()
     seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     peak = tracemalloc.get_traced_memory()[1] - base
-    return seconds, peak, out
+    return seconds, cpu, peak, out
 
 
 def methods(G, y, B):
@@ -90,27 +97,33 @@ def bench_size(n, repeats):
     G0, y = make_gram(n)
     B = np.random.RandomState(1).randn(n, N_ROUNDS_COLUMNS)
     names = list(methods(G0, y, B))
-    times = {name: [] for name in names + ["U g (11 columns)"]}
-    peaks = {name: 0.0 for name in times}
+    apply_name = f"U g ({N_ROUNDS_COLUMNS} columns)"
+    wall = {name: [] for name in names + [apply_name]}
+    cpu = {name: [] for name in wall}
+    peaks = {name: 0.0 for name in wall}
     d_ref = None
+
+    def record(name, result):
+        seconds, cpu_seconds, peak, out = result
+        wall[name].append(seconds)
+        cpu[name].append(cpu_seconds)
+        peaks[name] = max(peaks[name], peak / (8.0 * n * n))
+        return out
+
     for _ in range(repeats):
         for name in names:
             G = G0.copy()
-            seconds, peak, out = measure(methods(G, y, B)[name])
-            times[name].append(seconds)
-            peaks[name] = max(peaks[name], peak / (8.0 * n * n))
+            out = record(name, measure(methods(G, y, B)[name]))
             if name == "eigvalsh":
                 d_ref = out[::-1]
             if name == "tridiagonal d, z":
                 d, z, op = out
                 err = float(np.max(np.abs(d - d_ref)) / d_ref[0])
-                seconds, peak, _ = measure(lambda: op.apply(B))
-                times["U g (11 columns)"].append(seconds)
-                peaks["U g (11 columns)"] = max(peaks["U g (11 columns)"],
-                                                peak / (8.0 * n * n))
+                record(apply_name, measure(lambda: op.apply(B)))
             del G, out
-    med = {name: statistics.median(t) for name, t in times.items()}
-    return med, peaks, err
+    wall = {name: statistics.median(t) for name, t in wall.items()}
+    cpu = {name: statistics.median(t) for name, t in cpu.items()}
+    return wall, cpu, peaks, err
 
 
 def bench_stages(n):
@@ -119,21 +132,21 @@ def bench_stages(n):
     G, y = make_gram(n)
     lwork = int(lapack.dsytrd_lwork(n, lower=1)[0])
     rows = []
-    seconds, _, out = measure(lambda: lapack.dsytrd(G.T, lower=1, lwork=lwork,
-                                                    overwrite_a=1))
+    _, seconds, _, out = measure(lambda: lapack.dsytrd(
+        G.T, lower=1, lwork=lwork, overwrite_a=1))
     rows.append(("dsytrd (reduction, in place)", seconds))
     _, diag, off, _, _ = out
     rows.append(("dsterf (tridiagonal eigenvalues only)", measure(
         lambda: linalg.eigh_tridiagonal(diag, off, eigvals_only=True,
-                                        lapack_driver="sterf"))[0]))
+                                        lapack_driver="sterf"))[1]))
     rows.append(("dstemr (tridiagonal eigenvalues and V)", measure(
-        lambda: linalg.eigh_tridiagonal(diag, off, lapack_driver="stemr"))[0]))
+        lambda: linalg.eigh_tridiagonal(diag, off, lapack_driver="stemr"))[1]))
     del out, G
     G, y = make_gram(n)
     _, _, op = tridiagonal_eigh(G, y)
-    rows.append(("z = V^T (Q^T y), one column", measure(lambda: op.rotate(y))[0]))
+    rows.append(("z = V^T (Q^T y), one column", measure(lambda: op.rotate(y))[1]))
     B = np.random.RandomState(1).randn(n, N_ROUNDS_COLUMNS)
-    rows.append(("U g = Q (V g), 11 columns", measure(lambda: op.apply(B))[0]))
+    rows.append(("U g = Q (V g), 11 columns", measure(lambda: op.apply(B))[1]))
     return rows
 
 
@@ -145,7 +158,7 @@ def bench_reversed(n):
     B = np.random.RandomState(2).randn(n, N_ROUNDS_COLUMNS)
 
     def best(fn, k=5):
-        return min(measure(fn)[0] for _ in range(k))
+        return min(measure(fn)[1] for _ in range(k))
 
     rows = [
         ("U[:, ::-1] @ B (reversed view)", best(lambda: U_asc[:, ::-1] @ B)),
@@ -187,28 +200,28 @@ def main():
     tridiagonal_eigh(small.copy(), np.ones(200))
     tracemalloc.start()
     for n, reps in zip(sizes, repeats):
-        med, peaks, err = bench_size(n, reps)
-        floor = med["eigvalsh"]
+        wall, cpu, peaks, err = bench_size(n, reps)
+        floor, evr = cpu["eigvalsh"], cpu["eigh evr (C input)"]
         print(f"\nn = {n}, {reps} repeats, medians; load average "
               f"{os.getloadavg()[0]:.1f}; max |d - d_eigvalsh| / d_max = {err:.1e}")
-        print(f"{'method':24s} {'seconds':>8s} {'/ eigvalsh':>10s} "
-              f"{'/ evr':>6s} {'peak (n^2)':>10s}")
-        for name in med:
-            print(f"{name:24s} {med[name]:8.3f} {med[name] / floor:10.2f} "
-                  f"{med[name] / med['eigh evr (C input)']:6.2f} "
+        print(f"{'method':24s} {'wall s':>8s} {'CPU s':>8s} {'/ eigvalsh':>10s} "
+              f"{'/ evr':>6s} {'peak (n^2)':>10s}   (ratios of CPU time)")
+        for name in cpu:
+            print(f"{name:24s} {wall[name]:8.3f} {cpu[name]:8.3f} "
+                  f"{cpu[name] / floor:10.2f} {cpu[name] / evr:6.2f} "
                   f"{peaks[name]:10.3f}")
-        both = med["tridiagonal d, z"] + med["U g (11 columns)"]
-        print(f"{'d, z and U g':24s} {both:8.3f} {both / floor:10.2f} "
-              f"{both / med['eigh evr (C input)']:6.2f}")
+        both = cpu["tridiagonal d, z"] + cpu[f"U g ({N_ROUNDS_COLUMNS} columns)"]
+        print(f"{'d, z and U g':24s} {'':8s} {both:8.3f} {both / floor:10.2f} "
+              f"{both / evr:6.2f}")
     tracemalloc.stop()
     if args.stages_n:
-        print(f"\nstages of tridiagonal_eigh, n = {args.stages_n}, one run, "
+        print(f"\nstages of tridiagonal_eigh, n = {args.stages_n}, one run, CPU s, "
               f"load average {os.getloadavg()[0]:.1f}")
         for name, seconds in bench_stages(args.stages_n):
             print(f"{name:48s} {seconds:8.3f} s")
     if args.reversed_n:
         print(f"\nproducts with the eigenvectors, n = {args.reversed_n}, "
-              f"B of {N_ROUNDS_COLUMNS} columns, best of 5")
+              f"B of {N_ROUNDS_COLUMNS} columns, CPU s, best of 5")
         for name, seconds in bench_reversed(args.reversed_n):
             print(f"{name:48s} {seconds:8.4f} s")
 
