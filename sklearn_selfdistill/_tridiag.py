@@ -114,7 +114,7 @@ def _reverse_columns(M, block=16):
     return M
 
 
-def eigh_inplace(gram, *, kernel_name="kernel", eigenvectors=True,
+def eigh_inplace(gram, *, kernel_name="kernel", eigenvectors=True, top=None,
                  check_finite=True):
     """Descending eigendecomposition of a symmetric matrix, overwriting it.
 
@@ -134,15 +134,18 @@ def eigh_inplace(gram, *, kernel_name="kernel", eigenvectors=True,
         Name used in the error raised for an indefinite matrix.
     eigenvectors : bool, default=True
         Whether to compute the eigenvectors.
+    top : int, default=None
+        Compute only the ``top`` largest eigenpairs (``U`` of shape
+        ``(K, top)``); ``None`` or ``top >= K`` computes all.
     check_finite : bool, default=True
         Raise a ``ValueError`` for NaN or infinite entries (one pass over
         ``gram``, no extra ``K x K`` memory) instead of handing them to LAPACK.
 
     Returns
     -------
-    d : ndarray of shape (K,)
+    d : ndarray of shape (K,) or (top,)
         Eigenvalues in descending order, null space exactly 0.
-    U : ndarray of shape (K, K) or None
+    U : ndarray of shape (K, K) or (K, top), or None
         Matching orthonormal eigenvectors as columns, a Fortran-ordered array
         (not a reversed view). ``None`` when ``eigenvectors=False``.
 
@@ -158,12 +161,16 @@ def eigh_inplace(gram, *, kernel_name="kernel", eigenvectors=True,
         return np.zeros(0), (np.zeros((0, 0), order="F") if eigenvectors else None)
     if check_finite:
         _check_finite(a, "gram")
+    if top is not None and not 1 <= top:
+        raise ValueError(f"top must be None or a positive integer; got {top!r}.")
+    subset = None if top is None or top >= n else (n - top, n - 1)
     if eigenvectors:
-        d, U = linalg.eigh(a, overwrite_a=True, check_finite=False, driver="evr")
+        d, U = linalg.eigh(a, overwrite_a=True, check_finite=False, driver="evr",
+                           subset_by_index=subset)
         U = _reverse_columns(np.asfortranarray(U))
     else:
         d = linalg.eigh(a, eigvals_only=True, overwrite_a=True,
-                        check_finite=False, driver="evr")
+                        check_finite=False, driver="evr", subset_by_index=subset)
         U = None
     d = d[::-1].copy()
     return clean_spectrum(d, n, kernel_name=kernel_name), U
@@ -234,6 +241,20 @@ class TridiagonalEigenvectors:
         self._tau = tau
         self._V = V  # ascending order, as dstemr returns it
         self.n_samples = reduced.shape[0]
+
+    @property
+    def shape(self):
+        """``(K, K)``, the shape of ``U``."""
+        return (self.n_samples, self.n_samples)
+
+    def __matmul__(self, G):
+        """``U @ G`` for ``G`` of ``K`` rows: :meth:`apply`, as a drop-in for ``U``."""
+        G = np.asarray(G)
+        if G.ndim == 0 or G.shape[0] != self.n_samples:
+            raise ValueError(
+                f"U @ G needs G with {self.n_samples} rows; got shape {G.shape}."
+            )
+        return self.apply(G)
 
     @property
     def nbytes(self):

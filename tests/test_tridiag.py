@@ -313,3 +313,29 @@ def test_inplace_eigh_allocates_no_second_matrix(tmp_path):
     assert peaks["eigh_inplace"] < 1.0 + 50.0 / n
     assert peaks["tridiagonal_eigh"] < 1.0 + 100.0 / n
     assert peaks["eigh_inplace_maxrss"] < 1.2
+
+
+def test_leading_subset_and_operator_protocol():
+    G = _rbf(80, seed=5)
+    d_all, U_all = eigh_inplace(G.copy())
+    d, U = eigh_inplace(G.copy(), top=6)
+    assert U.shape == (80, 6) and U.flags.f_contiguous
+    np.testing.assert_allclose(d, d_all[:6], atol=1e-15 * d_all[0])
+    signs = np.sign(np.sum(U * U_all[:, :6], axis=0))
+    np.testing.assert_allclose(U * signs, U_all[:, :6], atol=1e-10)
+    d_top, none = eigh_inplace(G.copy(), top=6, eigenvectors=False)
+    assert none is None
+    np.testing.assert_allclose(d_top, d, atol=1e-15 * d[0])
+    assert eigh_inplace(G.copy(), top=500)[1].shape == (80, 80)
+    with pytest.raises(ValueError, match="top must be None or a positive"):
+        eigh_inplace(G.copy(), top=0)
+
+    # The operator stands in for U in `U @ block` (a solver's dual map).
+    d_op, _, op = tridiagonal_eigh(G.copy())
+    B = np.random.default_rng(0).normal(size=(80, 3))
+    assert op.shape == (80, 80)
+    np.testing.assert_array_equal(op @ B, op.apply(B))
+    np.testing.assert_allclose(op @ (d_op[:, None] * op.rotate(B)), G @ B,
+                               atol=1e-14)
+    with pytest.raises(ValueError, match="U @ G needs G with 80 rows"):
+        op @ B[:5]
