@@ -404,7 +404,7 @@ def tridiagonal_eigh(gram, Y=None, *, kernel_name="kernel", check_finite=True):
     try:
         w, V = linalg.eigh_tridiagonal(diag, offdiag, lapack_driver="stemr",
                                        check_finite=False)
-    except linalg.LinAlgError:  # pragma: no cover - MRRR failure is rare
+    except linalg.LinAlgError:  # MRRR reports a failure (rare)
         w, V = linalg.eigh_tridiagonal(diag, offdiag, lapack_driver="stevd",
                                        check_finite=False)
     del diag, offdiag

@@ -339,3 +339,44 @@ def test_leading_subset_and_operator_protocol():
                                atol=1e-14)
     with pytest.raises(ValueError, match="U @ G needs G with 80 rows"):
         op @ B[:5]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_identities_on_random_psd_matrices(seed):
+    """G Y and (G + c I)^{-1} Y from the factored spectrum, any size and rank."""
+    rng = np.random.default_rng(seed)
+    n, rank, repeat = int(rng.integers(1, 41)), int(rng.integers(0, 41)), seed % 2
+    A = rng.normal(size=(n, min(rank, n)))
+    if repeat and n > 1:
+        A[n // 2:] = A[: n - n // 2]  # repeated rows: a singular Gram matrix
+    G = A @ A.T
+    G = (G + G.T) / 2
+    Y = rng.normal(size=(n, 2))
+    c = 0.5
+    scale = max(np.abs(G).max(), 1.0)
+    for method in ("inplace", "tridiagonal"):
+        d, Z, apply = _solve(method, G, Y)
+        np.testing.assert_allclose(apply(d[:, None] * Z), G @ Y,
+                                   atol=1e-12 * scale * np.abs(Y).max())
+        np.testing.assert_allclose(apply(Z / (d[:, None] + c)),
+                                   np.linalg.solve(G + c * np.eye(n), Y),
+                                   atol=1e-11 * np.abs(Y).max())
+
+
+def test_falls_back_to_divide_and_conquer_when_mrrr_fails(monkeypatch):
+    original = linalg.eigh_tridiagonal
+    drivers = []
+
+    def failing_stemr(d, e, *args, lapack_driver="auto", **kwargs):
+        drivers.append(lapack_driver)
+        if lapack_driver == "stemr":
+            raise linalg.LinAlgError("stemr (eigh_tridiagonal) failed")
+        return original(d, e, *args, lapack_driver=lapack_driver, **kwargs)
+
+    monkeypatch.setattr(linalg, "eigh_tridiagonal", failing_stemr)
+    G = _rbf(50, seed=6)
+    y = np.arange(50.0)
+    d, z, op = tridiagonal_eigh(G.copy(), y)
+    assert drivers == ["stemr", "stevd"]
+    np.testing.assert_allclose(d, _reference(G)[0], atol=1e-12 * d[0])
+    np.testing.assert_allclose(op.apply(d * z), G @ y, atol=1e-12 * np.abs(G @ y).max())
