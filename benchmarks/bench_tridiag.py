@@ -20,7 +20,7 @@ stages of the eigenvector-free path are timed once at n = 4000; the
 last section times products with reversed eigenvector views,
 ``U[:, ::-1] @ B`` and ``U[:, ::-1].T @ y``, against contiguous ``U``.
 
-Run: ``python benchmarks/bench_tridiag.py`` (about 5 minutes, one BLAS thread),
+Run: ``python benchmarks/bench_tridiag.py`` (9 minutes at load 2 on two cores),
 ``--sizes 500,1000 --repeats 1`` for a smoke run, ``--threads 0`` for all
 BLAS threads (default one: steadier on a shared machine).
 """
