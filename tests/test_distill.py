@@ -1,4 +1,4 @@
-"""The eigenbasis numerics of sklearn_selfdistill._spectral."""
+"""The pure core (sklearn_selfdistill._distill) and the spectrum cleaning."""
 
 import math
 
@@ -7,15 +7,14 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.metrics.pairwise import rbf_kernel
 
-from sklearn_selfdistill import _spectral
-from sklearn_selfdistill._spectral import (
+from sklearn_selfdistill import _distill
+from sklearn_selfdistill._distill import (
     distill_path,
-    eigh_gram,
     min_reachable_mse,
-    null_space_threshold,
     report_collapse,
     solve_multiplier,
 )
+from sklearn_selfdistill._solvers import eigh_gram, null_space_threshold
 from sklearn_selfdistill.exceptions import (
     SelfDistillationCollapseError,
     SelfDistillationCollapseWarning,
@@ -100,13 +99,13 @@ def test_solve_multiplier_kappa_one_closed_form(frac):
 
 def test_solve_multiplier_random_problems_machine_precision(monkeypatch):
     calls = []
-    original = _spectral._mse_in_log_c
+    original = _distill._mse_in_log_c
 
     def counting(*args):
         calls.append(1)
         return original(*args)
 
-    monkeypatch.setattr(_spectral, "_mse_in_log_c", counting)
+    monkeypatch.setattr(_distill, "_mse_in_log_c", counting)
     rng = np.random.RandomState(2)
     counts = []
     for _ in range(200):
