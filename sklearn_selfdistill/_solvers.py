@@ -375,9 +375,11 @@ def randomized_spectrum(ops, X, Y, *, n_components, random_state,
     n = X.shape[0]
     width = min(n, n_components + n_oversamples)
     if width >= n:
-        return dense_spectrum(
+        spectrum = dense_spectrum(
             ops, X, Y, n_components=n_components, kernel_name=kernel_name
         )
+        spectrum.solver = "randomized"
+        return spectrum
     gram = ops.kernel(X)
     if ops.shares_memory(gram, X):
         gram = gram / n

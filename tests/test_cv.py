@@ -4,7 +4,6 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_iris
 from sklearn.exceptions import NotFittedError
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.metrics import accuracy_score, r2_score
@@ -20,22 +19,6 @@ from sklearn_selfdistill import (
 )
 
 GAMMA = 5.0
-
-
-@pytest.fixture(scope="module")
-def regression():
-    rng = np.random.RandomState(0)
-    X = rng.uniform(size=(50, 2))
-    y = np.sin(4 * X[:, 0]) + X[:, 1] + 0.3 * rng.randn(50)
-    return X, y
-
-
-@pytest.fixture(scope="module")
-def iris():
-    X, y = load_iris(return_X_y=True)
-    X = (X - X.mean(axis=0)) / X.std(axis=0)
-    # A subsample keeps the brute-force loops fast.
-    return X[::2], y[::2]
 
 
 @parametrize_with_checks(
@@ -101,8 +84,8 @@ def test_loo_later_rounds_match_smoother_definition(regression):
             np.testing.assert_allclose(score, r2_score(y, y - residual), rtol=1e-8)
 
 
-def test_classifier_loo_round_zero_matches_brute_force_per_column(iris):
-    X, y = iris
+def test_classifier_loo_round_zero_matches_brute_force_per_column(iris_half):
+    X, y = iris_half
     n = X.shape[0]
     clf = SelfDistilledKernelRidgeClassifierCV(
         epsilons=[0.2], max_rounds=1, gamma=0.5, scoring="accuracy"
@@ -169,8 +152,8 @@ def test_kfold_equals_manual_loop_and_grid_search(regression):
         )
 
 
-def test_classifier_kfold_accuracy_equals_manual_loop(iris):
-    X, y = iris
+def test_classifier_kfold_accuracy_equals_manual_loop(iris_half):
+    X, y = iris_half
     labels = np.array(["setosa", "versicolor", "virginica"])[y]
     folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=1)
     clf = SelfDistilledKernelRidgeClassifierCV(
@@ -297,13 +280,13 @@ def test_multi_output_regression(regression):
 
 @pytest.mark.parametrize("classifier", [False, True])
 def test_loo_refit_reuses_the_search_eigendecomposition(
-    regression, iris, eigh_calls, classifier
+    regression, iris_half, eigh_calls, classifier
 ):
     # Leave-one-out needs the Gram matrix of all points, which is also the
     # refit's: one eigendecomposition serves both, with the refit identical to
     # a fit of its own.
     if classifier:
-        X, y = iris
+        X, y = iris_half
         model = SelfDistilledKernelRidgeClassifierCV(epsilons=[0.05, 0.1], max_rounds=1)
         reference = SelfDistilledKernelRidgeClassifier
     else:
