@@ -189,7 +189,8 @@ def section_rounds(quick):
     # The rounds' own work, timed alone (robust to load): root-finding of
     # eq. (21) for every round and the dual coefficients of every round.
     from sklearn_selfdistill._distill import distill_path
-    from sklearn_selfdistill._solvers import NumpyOps, dense_spectrum
+    from sklearn_selfdistill._numpy_backend import NumpyOps
+    from sklearn_selfdistill._solvers import dense_spectrum
 
     spec = dense_spectrum(NumpyOps(lambda A, B=None: rbf_kernel(A, B, gamma=GAMMA)),
                           X, y[:, None])

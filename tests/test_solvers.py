@@ -7,7 +7,8 @@ from sklearn.metrics.pairwise import rbf_kernel
 
 from sklearn_selfdistill import SelfDistilledKernelRidge
 from sklearn_selfdistill._distill import distill_path
-from sklearn_selfdistill._solvers import NumpyOps, nystroem_spectrum
+from sklearn_selfdistill._numpy_backend import NumpyOps
+from sklearn_selfdistill._solvers import nystroem_spectrum
 
 
 def _data(n=120, n_test=50, seed=0):
