@@ -188,8 +188,9 @@ def section_rounds(quick):
     print(f"fit(n_rounds=20) / scipy evr of the Gram = {m20 / mr:.3f}")
     # The rounds' own work, timed alone (robust to load): root-finding of
     # eq. (21) for every round and the dual coefficients of every round.
-    from sklearn_selfdistill._lowrank import NumpyOps, dense_spectrum
-    from sklearn_selfdistill._spectral import distill_path
+    from sklearn_selfdistill._distill import distill_path
+    from sklearn_selfdistill._numpy_backend import NumpyOps
+    from sklearn_selfdistill._solvers import dense_spectrum
 
     spec = dense_spectrum(NumpyOps(lambda A, B=None: rbf_kernel(A, B, gamma=GAMMA)),
                           X, y[:, None])
@@ -321,7 +322,8 @@ def section_float32(quick):
     and the rotated targets formed in float64; then the multipliers of 4
     rounds at several epsilons from both spectra.
     """
-    from sklearn_selfdistill._spectral import clean_spectrum, distill_path
+    from sklearn_selfdistill._distill import distill_path
+    from sklearn_selfdistill._solvers import clean_spectrum
 
     n = 500 if quick else 2000
     repeats = 3

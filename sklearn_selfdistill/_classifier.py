@@ -4,12 +4,11 @@ import inspect
 
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
-from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._kernel_ridge import _BaseSelfDistilledKernel, _check_epsilon
-from ._spectral import report_collapse
+from ._kernel_ridge import _BaseSelfDistilledKernel
+from ._targets import LabelCoding
 
 __all__ = ["SelfDistilledKernelRidgeClassifier"]
 
@@ -24,11 +23,16 @@ def _shared_constraints(init):
     }
 
 
-def _encode_labels(y):
-    """Classes and the -1/+1 one-vs-all coding of ``y`` (one column if binary)."""
-    binarizer = LabelBinarizer(neg_label=-1, pos_label=1)
-    Y = binarizer.fit_transform(y).astype(np.float64)
-    return binarizer.classes_, Y
+def check_class_targets(estimator, y):
+    """Classes of ``y``, at least two, after scikit-learn's target checks."""
+    check_classification_targets(y)
+    coding = LabelCoding.fit(y)
+    if coding.classes.shape[0] < 2:
+        raise ValueError(
+            f"{type(estimator).__name__} needs samples of at least 2 classes in "
+            f"y; got one class only, {coding.classes[0]!r}."
+        )
+    return coding.classes
 
 
 class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKernel):
@@ -242,53 +246,23 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
 
         Raises
         ------
+        InfeasibleEpsilonError
+            If ``epsilon`` is below the smallest reachable training MSE of some
+            coded column (a ``ValueError`` carrying that MSE as ``floor``).
         ValueError
-            If ``y`` has a single class, if ``epsilon`` is below the smallest
-            reachable training MSE of some coded column, if the kernel is not
-            positive semi-definite on ``X``, or if ``on_collapse="raise"`` and
-            a round collapses.
+            If ``y`` has a single class, if the kernel is not positive
+            semi-definite on ``X``, or if ``on_collapse="raise"`` and a round
+            collapses.
         """
+        return self._fit(X, y)
+
+    def _validate_fit_input(self, X, y):
         X, y = validate_data(self, X, y, dtype=np.float64)
-        check_classification_targets(y)
-        classes, Y = _encode_labels(y)
-        if classes.shape[0] < 2:
-            raise ValueError(
-                "SelfDistilledKernelRidgeClassifier needs samples of at least 2 "
-                f"classes in y; got one class only, {classes[0]!r}."
-            )
-        self.classes_ = classes
-        epsilon = _check_epsilon(self.epsilon, Y.shape[1])
-        collapsed = self._fit_targets(X, Y, epsilon)
+        self.classes_ = check_class_targets(self, y)
+        return X, y
 
-        binary = Y.shape[1] == 1
-        squeeze = (lambda a: a[..., 0]) if binary else (lambda a: a)
-        self.c_ = squeeze(self.c_)
-        self.basis_coefficients_ = squeeze(self.basis_coefficients_)
-        self.collapsed_ = squeeze(self.collapsed_)
-        self.train_mse_ = squeeze(self._train_mse)
-        del self._train_mse
-        self.min_reachable_mse_ = (
-            float(self.min_reachable_mse_[0]) if binary else self.min_reachable_mse_
-        )
-        self.guaranteed_rounds_ = (
-            float(self._guaranteed_rounds[0]) if binary else self._guaranteed_rounds
-        )
-        del self._guaranteed_rounds
-        self.dual_coef_ = squeeze(self._staged_dual_coef[-1])
-        report_collapse(
-            collapsed, self.on_collapse,
-            output_names=None if binary else [
-                # Python scalars print as 'a' or 3, not np.str_('a').
-                f"class {c.item() if isinstance(c, np.generic) else c!r}"
-                for c in classes
-            ],
-        )
-        return self
-
-    def _scores_to_labels(self, scores):
-        if scores.ndim == 1:
-            return self.classes_[(scores > 0).astype(int)]
-        return self.classes_[np.argmax(scores, axis=1)]
+    def _coding(self, y):
+        return LabelCoding(self.classes_)
 
     def decision_function(self, X):
         """Scores of the model of round ``n_rounds``.
@@ -323,9 +297,8 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
             Scores of round ``t`` for ``t = 0, ..., n_rounds``.
         """
-        binary = self.classes_.shape[0] == 2 if hasattr(self, "classes_") else None
         for raw in self._staged_raw(X):
-            yield raw[:, 0] if binary else raw
+            yield self._coding_.squeeze(raw)
 
     def predict(self, X):
         """Predict class labels with the model of round ``n_rounds``.
@@ -341,7 +314,8 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
             The class of largest score (for two classes, ``classes_[1]`` where
             the score is positive).
         """
-        return self._scores_to_labels(self.decision_function(X))
+        scores = self.decision_function(X)  # checks that the model is fitted
+        return self._coding_.labels(scores)
 
     def staged_predict(self, X):
         """Predict class labels with the model of every round.
@@ -358,4 +332,4 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
             equals :meth:`predict`.
         """
         for scores in self.staged_decision_function(X):
-            yield self._scores_to_labels(scores)
+            yield self._coding_.labels(scores)

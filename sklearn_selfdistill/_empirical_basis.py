@@ -41,8 +41,9 @@ from scipy import sparse
 from scipy.sparse.linalg import LinearOperator, eigsh
 from sklearn.utils import check_array, check_random_state
 
-from ._lowrank import _CHUNK_FLOATS, NumpyOps
-from ._spectral import clean_spectrum, eigh_gram
+from ._numpy_backend import NumpyOps
+from ._solvers import _CHUNK_FLOATS
+from ._solvers import clean_spectrum, eigh_gram
 from .kernels import _check_unit_interval, _kernel_name, _pairwise
 
 __all__ = [
@@ -357,7 +358,7 @@ def gram_eigenbasis(X, *, kernel, kernel_params=None, n_components=50,
     -------
     eigenvalues : ndarray of shape (n_kept,)
         Eigenvalues of ``G`` in decreasing order, the numerical null space set
-        to exactly 0 (:func:`._spectral.null_space_threshold`). ``n_kept`` is
+        to exactly 0 (:func:`._solvers.null_space_threshold`). ``n_kept`` is
         ``K`` on the dense path and ``n_components`` on the Lanczos path.
     U : ndarray of shape (K, n_kept)
         Orthonormal eigenvectors as columns, each signed so that its

@@ -6,20 +6,41 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.gaussian_process.kernels import Kernel
 from sklearn.metrics.pairwise import PAIRWISE_KERNEL_FUNCTIONS
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._lowrank import (
-    NumpyOps,
-    dense_spectrum,
-    nystroem_spectrum,
-    randomized_spectrum,
-)
-from ._spectral import distill_path, min_reachable_mse, report_collapse
-from .kernels import _kernel_name, _pairwise
+from ._distill import report_collapse, self_distill
+from ._solvers import compute_spectrum, solver_params
+from ._targets import RegressionCoding
+from .kernels import _pairwise
 
 __all__ = ["SelfDistilledKernelRidge"]
+
+#: Parameters shared by every kernel estimator and its CV search.
+KERNEL_CONSTRAINTS: dict = {
+    "kernel": [
+        StrOptions(set(PAIRWISE_KERNEL_FUNCTIONS) | {"precomputed", "green_spline"}),
+        callable,
+        Kernel,
+    ],
+    "gamma": [Interval(Real, 0, None, closed="left"), None],
+    "degree": [Interval(Real, 0, None, closed="left")],
+    "coef0": [Interval(Real, None, None, closed="neither")],
+    "kernel_params": [dict, None],
+    "ground_truth_weight": [Interval(Real, 0, 1, closed="left")],
+    "store_eigenvectors": ["boolean"],
+    "eigen_solver": [StrOptions({"dense", "randomized", "nystroem"})],
+    "n_components": [Interval(Integral, 1, None, closed="left"), None],
+    "random_state": ["random_state"],
+    "device": [str, None],
+}
+
+#: The fitted attributes a CV search copies from its refitted model.
+FITTED_ATTRIBUTES = (
+    "dual_coef_", "X_fit_", "eigenvalues_", "c_", "basis_coefficients_",
+    "collapsed_", "train_mse_", "min_reachable_mse_", "guaranteed_rounds_",
+    "condition_number_",
+)
 
 
 def _check_epsilon(epsilon, n_outputs):
@@ -40,113 +61,42 @@ def _check_epsilon(epsilon, n_outputs):
     return eps
 
 
-class _BaseSelfDistilledKernel(BaseEstimator):
-    """Shared fitting of the self-distilled kernel estimators (one output per column).
+def check_square_gram(kernel, X):
+    """With ``kernel="precomputed"`` the training ``X`` is a square Gram matrix."""
+    if kernel == "precomputed" and X.shape[0] != X.shape[1]:
+        raise ValueError(
+            "With kernel='precomputed', X must be the square Gram matrix of the "
+            f"training points; got shape {X.shape}."
+        )
 
-    Subclasses call :meth:`_fit_targets` with a 2-D float array of targets and
-    read the fitted attributes with a trailing output axis.
+
+def kernel_kwargs(estimator):
+    """The keywords of :func:`~.kernels._pairwise` from a kernel estimator."""
+    return {
+        key: getattr(estimator, key)
+        for key in ("kernel", "gamma", "degree", "coef0", "kernel_params")
+    }
+
+
+class _BaseSelfDistilledKernel(BaseEstimator):
+    """Fitting shared by the kernel regressor and classifier.
+
+    ``fit`` is: validate, code the targets (:mod:`._targets`), compute the
+    spectrum (:func:`~._solvers.compute_spectrum`), run the pure core
+    (:func:`~._distill.self_distill`), set the attributes. Subclasses provide
+    ``_validate_fit_input(X, y)`` and ``_coding(y)``, the target coding of
+    validated ``y``.
     """
 
     _parameter_constraints: dict = {
         "epsilon": [Interval(Real, 0, None, closed="neither"), "array-like"],
         "n_rounds": [Interval(Integral, 0, None, closed="left")],
-        "kernel": [
-            StrOptions(
-                set(PAIRWISE_KERNEL_FUNCTIONS) | {"precomputed", "green_spline"}
-            ),
-            callable,
-            Kernel,
-        ],
-        "gamma": [Interval(Real, 0, None, closed="left"), None],
-        "degree": [Interval(Real, 0, None, closed="left")],
-        "coef0": [Interval(Real, None, None, closed="neither")],
-        "kernel_params": [dict, None],
-        "ground_truth_weight": [Interval(Real, 0, 1, closed="left")],
         "on_collapse": [StrOptions({"warn", "raise", "ignore"})],
-        "store_eigenvectors": ["boolean"],
-        "eigen_solver": [StrOptions({"dense", "randomized", "nystroem"})],
-        "n_components": [Interval(Integral, 1, None, closed="left"), None],
-        "random_state": ["random_state"],
-        "device": [str, None],
+        **KERNEL_CONSTRAINTS,
     }
 
     def _get_kernel(self, X, Y=None):
-        return _pairwise(
-            X,
-            Y,
-            kernel=self.kernel,
-            gamma=self.gamma,
-            degree=self.degree,
-            coef0=self.coef0,
-            kernel_params=self.kernel_params,
-        )
-
-    def _spectrum(self, X, Y):
-        """Leading spectrum of the Gram matrix by the chosen solver and device."""
-        n = X.shape[0]
-        solver = getattr(self, "eigen_solver", "dense")
-        n_components = getattr(self, "n_components", None)
-        device = getattr(self, "device", None)
-        if solver != "dense" and n_components is None:
-            raise ValueError(
-                f"eigen_solver={solver!r} needs n_components, the number of "
-                "leading eigenpairs to keep (e.g. n_components=1000); the "
-                "directions not kept count as unfittable. Use "
-                "eigen_solver='dense' for the exact solution."
-            )
-        if solver != "dense" and n_components > n:
-            raise ValueError(
-                f"n_components={n_components} exceeds the number of training "
-                f"samples ({n}); choose n_components <= {n}."
-            )
-        if solver == "nystroem" and self.kernel == "precomputed":
-            raise ValueError(
-                "eigen_solver='nystroem' evaluates the kernel on landmarks and "
-                "cannot be used with kernel='precomputed'; use 'dense' or "
-                "'randomized'."
-            )
-        if solver == "nystroem" and self.store_eigenvectors:
-            raise ValueError(
-                "eigen_solver='nystroem' never forms the n_samples x n_components "
-                "eigenvectors; set store_eigenvectors=False or use "
-                "eigen_solver='randomized'."
-            )
-        if device is None:
-            ops = NumpyOps(self._get_kernel)
-        else:
-            from ._torch_backend import TorchOps
-
-            ops = TorchOps(
-                device, kernel=self.kernel, gamma=self.gamma, degree=self.degree,
-                coef0=self.coef0, kernel_params=self.kernel_params,
-            )
-        name = _kernel_name(self.kernel)
-        if solver == "dense":
-            return dense_spectrum(ops, X, Y, kernel_name=name)
-        rng = check_random_state(getattr(self, "random_state", None))
-        solve = randomized_spectrum if solver == "randomized" else nystroem_spectrum
-        return solve(
-            ops, X, Y, n_components=n_components, random_state=rng, kernel_name=name
-        )
-
-    def _pop_reusable_spectrum(self, X, Y):
-        """A spectrum handed over by a search that computed it on these data.
-
-        The leave-one-out searches eigendecompose the Gram matrix of all
-        training points; their refit sets ``_reusable_spectrum`` to
-        ``(spectrum, X, Y)`` instead of computing it a second time. It is used
-        once, and only for bit-identical ``X`` and targets.
-        """
-        handed = self.__dict__.pop("_reusable_spectrum", None)
-        if handed is None:
-            return None
-        spectrum, X_used, Y_used = handed
-        same = (
-            X.shape == X_used.shape and Y.shape == Y_used.shape
-            and np.array_equal(Y, Y_used)
-            and (X is X_used or np.array_equal(X, X_used))
-        )
-        return spectrum if same else None
+        return _pairwise(X, Y, **kernel_kwargs(self))
 
     def _validate_X(self, X, reset):
         # Dense only: the Gram matrix and its eigenvectors are dense whatever X
@@ -154,104 +104,57 @@ class _BaseSelfDistilledKernel(BaseEstimator):
         # epsilons unreachable.
         return validate_data(self, X, reset=reset, dtype=np.float64)
 
-    def _fit_targets(self, X, Y, epsilon):
-        """Fit every column of ``Y`` (shape (K, Q)) with its own multipliers."""
-        n, n_outputs = Y.shape
-        if self.kernel == "precomputed" and X.shape[0] != X.shape[1]:
-            raise ValueError(
-                "With kernel='precomputed', X must be the square Gram matrix of the "
-                f"training points; got shape {X.shape}."
-            )
-        spectrum = self._pop_reusable_spectrum(X, Y)
+    def _fit(self, X, y, spectrum=None):
+        """``X`` and ``y`` -> validate -> kernel -> spectrum -> core -> attributes.
+
+        ``spectrum`` is that of ``kernel(X, X)`` and the coded ``y`` when the
+        caller (a search on the same data) has it already.
+        """
+        X, y = self._validate_fit_input(X, y)
+        coding = self._coding(y)
+        Y = coding.encode(y)
+        epsilon = _check_epsilon(self.epsilon, Y.shape[1])
+        check_square_gram(self.kernel, X)
         if spectrum is None:
-            spectrum = self._spectrum(X, Y)
-        d, Z0 = spectrum.d, spectrum.Z0
-        m = d.shape[0]
-        # Directions outside the kept span (low-rank solvers) count as
-        # eigenvalue 0: one extra zero eigenvalue carries their energy. With
-        # Nystroem on all points a singular landmark Gram matrix leaves such
-        # directions too, with m = n.
-        low_rank = m < n or bool(np.any(spectrum.residual > 0))
-        if low_rank:
-            d_run = np.append(d, 0.0)
-            Z_run = np.vstack([Z0, np.sqrt(spectrum.residual)[None, :]])
-        else:
-            d_run, Z_run = d, Z0
-
-        n_stages = self.n_rounds + 1
-        c = np.empty((n_stages, n_outputs))
-        B_run = np.empty((n_stages, d_run.shape[0], n_outputs))
-        collapsed = np.empty((n_stages, n_outputs), dtype=bool)
-        floor = np.empty(n_outputs)
-        for q in range(n_outputs):
-            floor[q] = min_reachable_mse(d_run, Z_run[:, q], n_samples=n)
-            try:
-                c[:, q], B_run[:, :, q], collapsed[:, q] = distill_path(
-                    d_run, Z_run[:, q], epsilon[q], self.n_rounds,
-                    ground_truth_weight=self.ground_truth_weight, n_samples=n,
-                )
-            except ValueError as exc:
-                if not low_rank:
-                    raise
-                raise ValueError(
-                    f"{exc} With eigen_solver={self.eigen_solver!r} and "
-                    f"n_components={m}, the part of y outside the {m} kept "
-                    "directions counts as unfittable (eigenvalue 0): increase "
-                    "n_components or epsilon, or use eigen_solver='dense'."
-                ) from exc
-        B = B_run[:, :m]
-
-        # Round-t dual coefficients U ((B_t / d) z_0) / K (Sec. 2 of MATH.md);
-        # directions with d = 0 contribute nothing. The solver maps them onto
-        # X_fit_ (the training points, or the Nystroem landmarks).
-        inv_d = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
-        self._staged_dual_coef = spectrum.dual_coef(
-            B * (inv_d[None, :, None] * Z0[None, :, :])
+            spectrum = compute_spectrum(X, Y, **solver_params(self))
+        path = self_distill(
+            spectrum, epsilon, self.n_rounds,
+            ground_truth_weight=self.ground_truth_weight,
         )
-        residual = (1.0 - B_run) * Z_run[None, :, :]
-        train_mse = np.einsum("tiq,tiq->tq", residual, residual) / n
+        squeeze = coding.squeeze
+        self._coding_ = coding
+        self._staged_dual_coef = path.dual_coef
         self.X_fit_ = spectrum.X_fit
-
-        self.eigenvalues_ = d
-        positive = d > 0
-        self.condition_number_ = (
-            float(d[0] / d[positive][-1])
-            if positive.all() and n and not low_rank else np.inf
+        self.eigenvalues_ = spectrum.d
+        self.condition_number_ = spectrum.condition_number
+        self.c_ = squeeze(path.c)
+        self.basis_coefficients_ = squeeze(path.B)
+        self.collapsed_ = squeeze(path.collapsed)
+        self.train_mse_ = squeeze(path.train_mse * coding.scale**2)
+        single = coding.single_output
+        self.min_reachable_mse_ = (
+            float(path.min_reachable_mse[0]) if single else path.min_reachable_mse
         )
-        self.min_reachable_mse_ = floor
-        self.c_ = c
-        self.basis_coefficients_ = B
-        self.collapsed_ = collapsed
-        self._train_mse = train_mse
-        self._guaranteed_rounds = np.array(
-            [
-                _guaranteed_rounds_value(
-                    np.sqrt(np.dot(Y[:, q], Y[:, q])), n, epsilon[q],
-                    self.condition_number_,
-                )
-                for q in range(n_outputs)
-            ]
+        self.guaranteed_rounds_ = (
+            float(path.guaranteed_rounds[0]) if single else path.guaranteed_rounds
         )
+        self.dual_coef_ = squeeze(path.dual_coef[-1])
         if self.store_eigenvectors:
-            self.eigenvectors_ = spectrum.ops.to_numpy(spectrum.U)
+            self.eigenvectors_ = spectrum.eigenvectors()
         elif hasattr(self, "eigenvectors_"):
             del self.eigenvectors_
-        return collapsed
+        report_collapse(
+            path.collapsed, self.on_collapse, output_names=coding.output_names
+        )
+        return self
 
     def _staged_raw(self, X):
+        """Coded predictions (n, Q) of every round."""
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         K = self._get_kernel(X, self.X_fit_)
         for dual in self._staged_dual_coef:
             yield K @ dual
-
-
-def _guaranteed_rounds_value(y_norm, n, epsilon, kappa):
-    """Prop. 4 with the corrected sqrt(K * epsilon); 0 when it is vacuous."""
-    root = np.sqrt(n * epsilon)
-    if not np.isfinite(kappa) or y_norm <= root:
-        return 0.0
-    return float((y_norm / root - 1.0) / kappa)
 
 
 class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
@@ -528,56 +431,26 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
 
         Raises
         ------
+        InfeasibleEpsilonError
+            If ``epsilon`` is below the smallest reachable training MSE
+            (:class:`~sklearn_selfdistill.exceptions.InfeasibleEpsilonError`,
+            a ``ValueError`` whose ``floor`` is that MSE).
         ValueError
-            If ``epsilon`` is below the smallest reachable training MSE, if the
-            kernel is not positive semi-definite on ``X``, or if
+            If the kernel is not positive semi-definite on ``X``, or if
             ``on_collapse="raise"`` and a round collapses
             (:class:`~sklearn_selfdistill.exceptions.SelfDistillationCollapseError`).
         """
+        return self._fit(X, y)
+
+    def _validate_fit_input(self, X, y):
         X, y = validate_data(
             self, X, y, dtype=np.float64, multi_output=True, y_numeric=True
         )
-        y = np.asarray(y, dtype=np.float64)
-        single_output = y.ndim == 1
-        Y = y.reshape(-1, 1) if single_output else y
-        epsilon = _check_epsilon(self.epsilon, Y.shape[1])
+        return X, np.asarray(y, dtype=np.float64)
 
-        if self.normalize_y:
-            self._y_mean = Y.mean(axis=0)
-            std = Y.std(axis=0)
-            self._y_std = np.where(std > 0, std, 1.0)
-        else:
-            self._y_mean = np.zeros(Y.shape[1])
-            self._y_std = np.ones(Y.shape[1])
-        Yn = (Y - self._y_mean) / self._y_std
+    def _coding(self, y):
+        return RegressionCoding.fit(y, self.normalize_y)
 
-        collapsed = self._fit_targets(X, Yn, epsilon)
-        self._train_mse = self._train_mse * self._y_std**2
-
-        squeeze = (lambda a: a[..., 0]) if single_output else (lambda a: a)
-        self._single_output = single_output
-        self.c_ = squeeze(self.c_)
-        self.basis_coefficients_ = squeeze(self.basis_coefficients_)
-        self.collapsed_ = squeeze(self.collapsed_)
-        self.train_mse_ = squeeze(self._train_mse)
-        del self._train_mse
-        self.min_reachable_mse_ = (
-            float(self.min_reachable_mse_[0]) if single_output
-            else self.min_reachable_mse_
-        )
-        self.guaranteed_rounds_ = (
-            float(self._guaranteed_rounds[0]) if single_output
-            else self._guaranteed_rounds
-        )
-        del self._guaranteed_rounds
-        self.dual_coef_ = squeeze(self._staged_dual_coef[-1])
-        report_collapse(collapsed, self.on_collapse)
-        return self
-
-    def _staged_predict(self, X):
-        for raw in self._staged_raw(X):
-            pred = raw * self._y_std + self._y_mean
-            yield pred[:, 0] if self._single_output else pred
 
     def predict(self, X):
         """Predict with the model of round ``n_rounds``.
@@ -595,8 +468,7 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         K = self._get_kernel(X, self.X_fit_)
-        pred = K @ self._staged_dual_coef[-1] * self._y_std + self._y_mean
-        return pred[:, 0] if self._single_output else pred
+        return self._coding_.decode(K @ self._staged_dual_coef[-1])
 
     def staged_predict(self, X):
         """Predict with the model of every round, 0 to ``n_rounds``.
@@ -612,4 +484,5 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
             Predictions of round ``t`` for ``t = 0, ..., n_rounds``; the last
             equals :meth:`predict`.
         """
-        yield from self._staged_predict(X)
+        for raw in self._staged_raw(X):
+            yield self._coding_.decode(raw)

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._plot_base import _finish, _get_axes, _label, _model_prefix, _style
 from ._plot_basis import BasisCoefficientsDisplay
+from ._scoring import staged_responses
 
 __all__ = ["BasisCoefficientsDisplay", "DistillationCurveDisplay"]
 
@@ -27,54 +28,14 @@ def _next_color(ax):
         return f"C{len(ax.get_lines()) % 10}"
 
 
-class _RoundView:
-    """The model of one round, seen through the estimator's staged methods.
-
-    Scorers call ``predict``/``predict_proba``/``decision_function`` on it; each
-    is answered from the matching ``staged_*`` method, computed once per data
-    set and shared by every round through ``cache``.
-    """
-
-    _methods = ("predict", "predict_proba", "decision_function")
-
-    def __init__(self, estimator, round_index, cache):
-        self._estimator = estimator
-        self._round = round_index
-        self._cache = cache
-
-    def __sklearn_tags__(self):
-        return self._estimator.__sklearn_tags__()
-
-    def __getattr__(self, name):
-        if name.startswith("__") or name in ("_estimator", "_round", "_cache"):
-            raise AttributeError(name)
-        if name in self._methods:
-            staged = getattr(self._estimator, f"staged_{name}", None)
-            if staged is None:
-                raise AttributeError(
-                    f"{type(self._estimator).__name__} has no staged_{name}"
-                )
-
-            def method(X):
-                key = (name, id(X))
-                if key not in self._cache:
-                    self._cache[key] = (X, list(staged(X)))
-                return self._cache[key][1][self._round]
-
-            method.__name__ = name
-            return method
-        return getattr(self._estimator, name)
-
-
 def _staged_scores(estimator, X, y, scoring, n_stages):
     """Score of every round on (X, y)."""
     if scoring is None:
         metric = accuracy_score if is_classifier(estimator) else r2_score
         return np.array([metric(y, p) for p in estimator.staged_predict(X)])
     scorer = check_scoring(estimator, scoring=scoring)
-    cache = {}
     return np.array(
-        [scorer(_RoundView(estimator, t, cache), X, y) for t in range(n_stages)]
+        [scorer(view, X, y) for view in staged_responses(estimator, X)][:n_stages]
     )
 
 

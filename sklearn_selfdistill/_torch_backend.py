@@ -55,7 +55,7 @@ def resolve_device(device):
 
 
 class TorchOps:
-    """The array operations of :mod:`._lowrank` on a torch device, in float64."""
+    """The array operations of :mod:`._solvers` on a torch device, in float64."""
 
     def __init__(self, device, *, kernel, gamma, degree, coef0, kernel_params):
         self.torch = _import_torch()

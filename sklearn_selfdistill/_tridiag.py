@@ -38,7 +38,7 @@ import numpy as np
 from scipy import linalg
 from scipy.linalg import lapack
 
-from ._spectral import clean_spectrum
+from ._solvers import clean_spectrum
 
 __all__ = ["eigh_inplace", "tridiagonal_eigh", "TridiagonalEigenvectors"]
 
@@ -118,9 +118,9 @@ def eigh_inplace(gram, *, kernel_name="kernel", eigenvectors=True, top=None,
                  check_finite=True):
     """Descending eigendecomposition of a symmetric matrix, overwriting it.
 
-    The in-place counterpart of ``_spectral.eigh_gram`` with the same
+    The in-place counterpart of ``_solvers.eigh_gram`` with the same
     conventions: eigenvalues in descending order, the numerical null space
-    (``_spectral.null_space_threshold``) set to exactly 0, the same error for
+    (``_solvers.null_space_threshold``) set to exactly 0, the same error for
     an indefinite matrix. LAPACK's ``dsyevr`` (MRRR) works directly on the
     memory of ``gram``, whether it is C- or Fortran-ordered.
 
@@ -367,7 +367,7 @@ def tridiagonal_eigh(gram, Y=None, *, kernel_name="kernel", check_finite=True):
     -------
     d : ndarray of shape (K,)
         Eigenvalues in descending order, null space exactly 0 (as
-        ``_spectral.eigh_gram``).
+        ``_solvers.eigh_gram``).
     Z : ndarray of the shape of ``Y``, or None
         ``U^T Y`` with row ``k`` for ``d[k]``.
     U : TridiagonalEigenvectors

@@ -36,7 +36,7 @@ from sklearn.utils.validation import (
 )
 from threadpoolctl import threadpool_limits
 
-from ._spectral import eigh_gram
+from ._solvers import eigh_gram
 from .kernels import _kernel_name, _pairwise
 
 __all__ = ["SelfDistillationWrapper"]

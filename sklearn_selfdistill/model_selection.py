@@ -24,8 +24,8 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.validation import indexable
 
 from ._classifier import SelfDistilledKernelRidgeClassifier
-from ._cv import _FixedResponse
 from ._kernel_ridge import SelfDistilledKernelRidge
+from ._scoring import staged_responses
 
 __all__ = ["compare_with_early_stopping"]
 
@@ -50,25 +50,6 @@ def _kind(estimator):
         "SelfDistilledKernelRidgeClassifier and SelfDistillationWrapper; got "
         f"{type(estimator).__name__}."
     )
-
-
-def _round_view(estimator, X_test, classifier):
-    """One scorer-ready view of every round of a fitted model on X_test."""
-    preds = list(estimator.staged_predict(X_test))
-    if not classifier:
-        return [_FixedResponse(predictions=p) for p in preds]
-    classes = estimator.classes_
-    scores = [None] * len(preds)
-    probas = [None] * len(preds)
-    if hasattr(estimator, "staged_decision_function"):
-        scores = list(estimator.staged_decision_function(X_test))
-    if hasattr(estimator, "staged_predict_proba"):
-        probas = list(estimator.staged_predict_proba(X_test))
-    return [
-        _FixedResponse(predictions=p, scores=s, probabilities=q, classes=classes,
-                       estimator_type="classifier")
-        for p, s, q in zip(preds, scores, probas)
-    ]
 
 
 def _kernel_epsilons(model, y_train):
@@ -133,12 +114,11 @@ def _check_compare_arguments(estimator, n_rounds, cv, scoring, n_jobs):
 def _one_split(estimator, kind, X, y, train, test, n_rounds, scorer):
     X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
     y_train, y_test = _safe_indexing(y, train), _safe_indexing(y, test)
-    classifier = is_classifier(estimator)
     distilled = clone(estimator).set_params(n_rounds=n_rounds)
     if kind == "wrapper":
         distilled.set_params(keep="all")
     distilled.fit(X_train, y_train)
-    views = _round_view(distilled, X_test, classifier)
+    views = staged_responses(distilled, X_test)
     sd_scores = np.array([scorer(v, X_test, y_test) for v in views])
 
     es_scores = np.empty(n_rounds + 1)

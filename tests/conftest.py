@@ -2,7 +2,9 @@
 
 import sys
 
+import numpy as np
 import pytest
+from sklearn.datasets import load_iris
 from threadpoolctl import threadpool_limits
 
 
@@ -35,21 +37,74 @@ def _single_torch_thread():
     yield
 
 
+#: The symmetric eigensolvers a spectral solver may call, as (module, name).
+_EIGENSOLVERS = (
+    ("scipy.linalg", "eigh"),
+    ("scipy.linalg", "eigvalsh"),
+    ("scipy.linalg", "eigh_tridiagonal"),
+    ("scipy.linalg", "eigvalsh_tridiagonal"),
+    ("numpy.linalg", "eigh"),
+    ("numpy.linalg", "eigvalsh"),
+)
+
+
 @pytest.fixture
 def eigh_calls(monkeypatch):
-    """Shapes of every ``scipy.linalg.eigh`` call the test makes, in order.
+    """Shapes of every symmetric eigendecomposition the test makes, in order.
 
-    The package calls LAPACK's symmetric eigensolvers through
-    ``scipy.linalg.eigh`` only, so this counts its eigendecompositions.
+    Counts the calls of SciPy's and NumPy's symmetric eigensolvers (dense and
+    tridiagonal: a solver that changes LAPACK routine is still counted), each
+    recorded by the shape of its first argument; the tridiagonal ones, which
+    take the diagonal, as ``(n, n)``. The package calls them as module
+    attributes (``linalg.eigh``), so patching the modules sees every call.
     """
-    from scipy import linalg
+    import importlib
 
     calls = []
-    original = linalg.eigh
+    for module_name, name in _EIGENSOLVERS:
+        module = importlib.import_module(module_name)
+        original = getattr(module, name, None)
+        if original is None:
+            continue
 
-    def counting(a, *args, **kwargs):
-        calls.append(tuple(a.shape))
-        return original(a, *args, **kwargs)
+        def counting(a, *args, _original=original, **kwargs):
+            shape = np.shape(a)
+            calls.append(shape if len(shape) == 2 else (shape[0], shape[0]))
+            return _original(a, *args, **kwargs)
 
-    monkeypatch.setattr(linalg, "eigh", counting)
+        monkeypatch.setattr(module, name, counting)
     return calls
+
+
+def _regression(n_samples, seed=0):
+    """``sin(4 x_0) + x_1`` plus noise on the unit square."""
+    rng = np.random.RandomState(seed)
+    X = rng.uniform(size=(n_samples, 2))
+    y = np.sin(4 * X[:, 0]) + X[:, 1] + 0.3 * rng.randn(n_samples)
+    return X, y
+
+
+@pytest.fixture(scope="session")
+def regression():
+    """50 points of a smooth 2-D regression problem."""
+    return _regression(50)
+
+
+@pytest.fixture(scope="session")
+def regression_60():
+    """The same problem with 60 points."""
+    return _regression(60)
+
+
+@pytest.fixture(scope="session")
+def iris():
+    """Iris, standardised."""
+    X, y = load_iris(return_X_y=True)
+    return (X - X.mean(axis=0)) / X.std(axis=0), y
+
+
+@pytest.fixture(scope="session")
+def iris_half(iris):
+    """Every other sample of standardised iris: brute-force loops stay fast."""
+    X, y = iris
+    return X[::2], y[::2]

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits, load_iris
+from sklearn.datasets import load_digits
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_selfdistill import (
@@ -10,12 +10,6 @@ from sklearn_selfdistill import (
     SelfDistilledKernelRidgeClassifier,
 )
 from sklearn_selfdistill.exceptions import SelfDistillationCollapseWarning
-
-
-@pytest.fixture(scope="module")
-def iris():
-    X, y = load_iris(return_X_y=True)
-    return (X - X.mean(axis=0)) / X.std(axis=0), y
 
 
 @parametrize_with_checks([SelfDistilledKernelRidgeClassifier()])

@@ -81,7 +81,12 @@ def test_sparsity_subcommand_prints_table_and_writes_figure(tmp_path, capsys):
     lines = [line for line in out.splitlines() if line.strip().startswith("0.5 ")]
     assert len(lines) == 1
     assert f"{rows[1]['ratio_at_guaranteed']:.3g}" in lines[0]
-    assert "grows with epsilon" in out or "shrinks with epsilon" in out
+    # The conclusion follows the measured numbers: the word and both values.
+    low, high = rows[0]["ratio_at_guaranteed"], rows[1]["ratio_at_guaranteed"]
+    trend, other = ("grows", "shrinks") if high > low else ("shrinks", "grows")
+    assert f"guaranteed rounds {trend} with epsilon ({low:.3g} at 0.01, " \
+        f"{high:.3g} at 0.5)" in out
+    assert f"{other} with epsilon" not in out
     with open(os.path.join(tmp_path, "sparsity.png"), "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 

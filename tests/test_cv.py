@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_iris
+from sklearn.exceptions import NotFittedError
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.metrics.pairwise import rbf_kernel
@@ -19,22 +19,6 @@ from sklearn_selfdistill import (
 )
 
 GAMMA = 5.0
-
-
-@pytest.fixture(scope="module")
-def regression():
-    rng = np.random.RandomState(0)
-    X = rng.uniform(size=(50, 2))
-    y = np.sin(4 * X[:, 0]) + X[:, 1] + 0.3 * rng.randn(50)
-    return X, y
-
-
-@pytest.fixture(scope="module")
-def iris():
-    X, y = load_iris(return_X_y=True)
-    X = (X - X.mean(axis=0)) / X.std(axis=0)
-    # A subsample keeps the brute-force loops fast.
-    return X[::2], y[::2]
 
 
 @parametrize_with_checks(
@@ -100,8 +84,8 @@ def test_loo_later_rounds_match_smoother_definition(regression):
             np.testing.assert_allclose(score, r2_score(y, y - residual), rtol=1e-8)
 
 
-def test_classifier_loo_round_zero_matches_brute_force_per_column(iris):
-    X, y = iris
+def test_classifier_loo_round_zero_matches_brute_force_per_column(iris_half):
+    X, y = iris_half
     n = X.shape[0]
     clf = SelfDistilledKernelRidgeClassifierCV(
         epsilons=[0.2], max_rounds=1, gamma=0.5, scoring="accuracy"
@@ -168,8 +152,8 @@ def test_kfold_equals_manual_loop_and_grid_search(regression):
         )
 
 
-def test_classifier_kfold_accuracy_equals_manual_loop(iris):
-    X, y = iris
+def test_classifier_kfold_accuracy_equals_manual_loop(iris_half):
+    X, y = iris_half
     labels = np.array(["setosa", "versicolor", "virginica"])[y]
     folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=1)
     clf = SelfDistilledKernelRidgeClassifierCV(
@@ -296,13 +280,13 @@ def test_multi_output_regression(regression):
 
 @pytest.mark.parametrize("classifier", [False, True])
 def test_loo_refit_reuses_the_search_eigendecomposition(
-    regression, iris, eigh_calls, classifier
+    regression, iris_half, eigh_calls, classifier
 ):
     # Leave-one-out needs the Gram matrix of all points, which is also the
     # refit's: one eigendecomposition serves both, with the refit identical to
     # a fit of its own.
     if classifier:
-        X, y = iris
+        X, y = iris_half
         model = SelfDistilledKernelRidgeClassifierCV(epsilons=[0.05, 0.1], max_rounds=1)
         reference = SelfDistilledKernelRidgeClassifier
     else:
@@ -314,8 +298,6 @@ def test_loo_refit_reuses_the_search_eigendecomposition(
     calls = eigh_calls
     model.fit(X, y)
     assert calls == [(X.shape[0], X.shape[0])]
-    assert "_search_spectrum" not in model.__dict__
-    assert "_reusable_spectrum" not in model.best_estimator_.__dict__
     params = {k: v for k, v in model.best_estimator_.get_params().items()}
     own = reference(**params).fit(X, y)
     assert len(calls) == 2
@@ -332,28 +314,38 @@ def test_kfold_refit_computes_the_spectrum_of_all_points(regression, eigh_calls)
     assert [shape[0] for shape in calls] == [33, 33, 34, 50]
 
 
-def test_reused_spectrum_only_for_identical_targets(regression):
-    # The hand-over is checked: a spectrum of other targets or other points
-    # is ignored and the fit computes its own.
-    X, y = regression
-    Y = y.reshape(-1, 1)
-    donor = SelfDistilledKernelRidgeCV(gamma=GAMMA)
-    expected = SelfDistilledKernelRidge(epsilon=0.04, n_rounds=1, gamma=GAMMA).fit(X, y)
-    for X_other, Y_other in [(X, 2 * Y), (2 * X, Y)]:
-        model = SelfDistilledKernelRidge(epsilon=0.04, n_rounds=1, gamma=GAMMA)
-        model._reusable_spectrum = (
-            donor._spectrum(X_other, Y_other), X_other, Y_other
-        )
-        model.fit(X, y)
-        assert "_reusable_spectrum" not in model.__dict__
-        np.testing.assert_array_equal(model.c_, expected.c_)
-        np.testing.assert_array_equal(model.dual_coef_, expected.dual_coef_)
-
-
-def test_search_spectrum_is_dropped_when_every_point_fails(regression):
+def test_search_that_raises_leaves_no_results(regression):
     X, y = regression
     model = SelfDistilledKernelRidgeCV(epsilons=[1e-12], max_rounds=1, gamma=GAMMA,
                                        kernel="linear")
     with pytest.raises(ValueError, match="Every grid point was infeasible"):
         model.fit(X, y)
-    assert "_search_spectrum" not in model.__dict__
+    for name in ("cv_results_", "best_estimator_", "loo_errors_", "c_"):
+        assert not hasattr(model, name)
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+
+
+def test_refit_skips_a_point_infeasible_on_all_points():
+    # Trained and scored on the distinct points, the smallest epsilon wins;
+    # on all points (each one twice, with other targets) it is below the
+    # smallest reachable MSE, so the next best point is refitted.
+    rng = np.random.RandomState(0)
+    base = rng.uniform(size=(20, 1))
+    X = np.vstack([base, base])
+    y = np.sin(2 * np.pi * X[:, 0]) + 0.3 * rng.randn(40)
+    floor = np.mean((y[:20] - y[20:]) ** 2) / 4  # half the pair differences
+    first = np.arange(20)
+    epsilons = [0.5 * floor, 2.0 * floor]
+    # gamma=400: the distinct points' Gram matrix is well conditioned (kappa
+    # about 1e5), so the floor is that of the duplicates alone.
+    model = SelfDistilledKernelRidgeCV(
+        epsilons=epsilons, max_rounds=0, gamma=400.0, cv=[(first, first)]
+    )
+    with pytest.warns(UserWarning, match="could not be refitted"):
+        model.fit(X, y)
+    assert model.cv_results_["rank_test_score"].tolist() == [1, 2]
+    assert model.best_epsilon_ == epsilons[1]
+    np.testing.assert_allclose(
+        model.best_estimator_.min_reachable_mse_, floor, rtol=1e-8
+    )

@@ -11,7 +11,7 @@ from sklearn.metrics import r2_score
 from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.model_selection import KFold
 
-import sklearn_selfdistill._cv as cv_module
+import sklearn_selfdistill._search as search_module
 from sklearn_selfdistill import (
     SelfDistilledKernelRidge,
     SelfDistilledKernelRidgeClassifierCV,
@@ -103,7 +103,7 @@ def test_chunked_nystroem_loo_equals_direct_smoother(data, monkeypatch, scoring)
     n, m = X.shape[0], 40
     epsilons = [0.08, 0.1]  # the smallest reachable MSE is 0.071 with 40
     # 7 rows per chunk: 120 rows in 18 chunks, the last one shorter.
-    monkeypatch.setattr(cv_module, "_LOO_CHUNK_FLOATS", 7 * m)
+    monkeypatch.setattr(search_module, "_LOO_CHUNK_FLOATS", 7 * m)
     model = _quiet_fit(
         SelfDistilledKernelRidgeCV(
             epsilons=epsilons, max_rounds=2, gamma=GAMMA, eigen_solver="nystroem",
@@ -136,12 +136,14 @@ def test_chunked_nystroem_loo_equals_direct_smoother(data, monkeypatch, scoring)
             assert_allclose(score, expected, rtol=1e-8)
 
 
-def test_chunk_size_does_not_change_the_criterion(data, monkeypatch):
+@pytest.mark.parametrize("solver", ["nystroem", "randomized", "dense"])
+def test_chunk_size_does_not_change_the_criterion(data, monkeypatch, solver):
+    # One leave-one-out path serves every solver; its chunking is invisible.
     X, y = data
     params = dict(epsilons=[0.1, 0.12], max_rounds=2, gamma=GAMMA,
-                  eigen_solver="nystroem", n_components=30, random_state=0)
+                  eigen_solver=solver, n_components=30, random_state=0)
     whole = _quiet_fit(SelfDistilledKernelRidgeCV(**params), X, y).loo_errors_
-    monkeypatch.setattr(cv_module, "_LOO_CHUNK_FLOATS", 1)  # one row per chunk
+    monkeypatch.setattr(search_module, "_LOO_CHUNK_FLOATS", 1)  # one row per chunk
     rows = _quiet_fit(SelfDistilledKernelRidgeCV(**params), X, y).loo_errors_
     assert np.isfinite(whole).all()
     assert_allclose(rows, whole, rtol=1e-12)

@@ -80,6 +80,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("blocker", list(BLOCKERS))
 def test_works_without_torch(tmp_path, blocker):
     root = os.path.dirname(os.path.dirname(sklearn_selfdistill.__file__))
@@ -92,3 +93,31 @@ def test_works_without_torch(tmp_path, blocker):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith(f"OK {sklearn_selfdistill.__version__}")
+
+
+@pytest.mark.slow
+def test_imports_and_fits_without_docstrings(tmp_path):
+    # python -OO strips every docstring: nothing may read or patch __doc__ at
+    # import time. (skorch itself does, so the wrapper is left out.)
+    root = os.path.dirname(os.path.dirname(sklearn_selfdistill.__file__))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [root, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    script = textwrap.dedent(
+        """
+        import numpy as np
+        import sklearn_selfdistill as sd
+        from sklearn_selfdistill import model_selection, theory  # noqa: F401
+
+        assert sd.SelfDistilledKernelRidgeCV.__doc__ is None
+        X = np.linspace(0, 1, 30)[:, None]
+        y = np.sin(6 * X[:, 0])
+        model = sd.SelfDistilledKernelRidgeCV(max_rounds=2, gamma=10.0).fit(X, y)
+        print("OK", model.best_n_rounds_ >= 0)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-OO", "-c", script], capture_output=True, text=True,
+        cwd=tmp_path, env=env, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "OK True"

@@ -580,6 +580,52 @@ def test_infeasible_epsilon_names_epsilon_and_floor():
         SelfDistilledKernelRidge(epsilon=eps).fit(X, y)
 
 
+def test_infeasible_epsilon_is_typed_and_carries_the_floor():
+    import pickle
+
+    import sklearn_selfdistill
+    from sklearn_selfdistill.exceptions import InfeasibleEpsilonError
+
+    assert sklearn_selfdistill.InfeasibleEpsilonError is InfeasibleEpsilonError
+    assert issubclass(InfeasibleEpsilonError, ValueError)
+    rng = np.random.RandomState(10)
+    X = np.repeat(rng.uniform(size=(10, 1)), 2, axis=0)
+    y = rng.randn(20)
+    # gamma=400 keeps the distinct points' Gram matrix well conditioned: the
+    # floor is the energy of y between duplicated points, a quarter of each
+    # pair's squared difference, averaged.
+    floor = SelfDistilledKernelRidge(
+        epsilon=10.0, n_rounds=0, gamma=400.0, on_collapse="ignore"
+    ).fit(X, y).min_reachable_mse_
+    pairs = y.reshape(10, 2)
+    assert_allclose(floor, np.mean((pairs[:, 0] - pairs[:, 1]) ** 2) / 4, rtol=1e-9)
+    model = SelfDistilledKernelRidge(epsilon=0.5 * floor, gamma=400.0)
+    with pytest.raises(InfeasibleEpsilonError) as info:
+        model.fit(X, y)
+    assert info.value.floor == floor
+    assert info.value.epsilon == 0.5 * floor
+    assert not hasattr(model, "c_")
+    copy = pickle.loads(pickle.dumps(info.value))
+    assert (type(copy), copy.floor, str(copy)) == (
+        InfeasibleEpsilonError, floor, str(info.value)
+    )
+
+
+def test_infeasible_epsilon_of_a_low_rank_solver_names_the_kept_directions():
+    from sklearn_selfdistill.exceptions import InfeasibleEpsilonError
+
+    rng = np.random.RandomState(0)
+    X = rng.uniform(size=(60, 2))
+    y = np.sin(6 * X[:, 0]) + 0.3 * rng.randn(60)
+    kw = dict(gamma=3.0, eigen_solver="nystroem", n_components=5, random_state=0,
+              on_collapse="ignore")
+    floor = SelfDistilledKernelRidge(epsilon=10.0, n_rounds=0, **kw)
+    floor = floor.fit(X, y).min_reachable_mse_
+    with pytest.raises(InfeasibleEpsilonError, match="outside the 5 kept") as info:
+        SelfDistilledKernelRidge(epsilon=0.9 * floor, **kw).fit(X, y)
+    assert info.value.floor == floor
+
+
 @pytest.mark.parametrize("seed", [0, 3, 8])
 def test_epsilon_at_the_floor_to_round_off(seed):
     # A few ulps above the floor is infeasible to round-off (a clear error,

@@ -19,14 +19,6 @@ from sklearn_selfdistill.model_selection import (
 )
 
 
-@pytest.fixture(scope="module")
-def regression():
-    rng = np.random.RandomState(0)
-    X = rng.uniform(size=(60, 2))
-    y = np.sin(4 * X[:, 0]) + X[:, 1] + 0.3 * rng.randn(60)
-    return X, y
-
-
 def _manual_kernel(estimator, X, y, folds, n_rounds, score):
     """The comparison written out with the public estimator API."""
     losses, sd, es = [], [], []
@@ -57,8 +49,8 @@ def _neg_mse(y_true, y_pred):
 
 
 @pytest.mark.parametrize("normalize_y", [False, True])
-def test_kernel_regressor_matches_manual_computation(regression, normalize_y):
-    X, y = regression
+def test_kernel_regressor_matches_manual_computation(regression_60, normalize_y):
+    X, y = regression_60
     folds = KFold(n_splits=3, shuffle=True, random_state=0)
     est = SelfDistilledKernelRidge(epsilon=0.08, gamma=5.0, normalize_y=normalize_y)
     with warnings.catch_warnings():
@@ -82,10 +74,10 @@ def test_kernel_regressor_matches_manual_computation(regression, normalize_y):
         np.testing.assert_allclose(table["train_loss_mean"][0], 0.08, rtol=1e-10)
 
 
-def test_early_stopped_fit_reaches_the_rounds_training_loss(regression):
+def test_early_stopped_fit_reaches_the_rounds_training_loss(regression_60):
     # The epsilon conversion: with normalize_y the early-stopped fit's
     # training MSE (in the units of y) equals the round's.
-    X, y = regression
+    X, y = regression_60
     Y = np.column_stack([y, 3 * y + 1])
     model = SelfDistilledKernelRidge(epsilon=0.1, n_rounds=2, gamma=5.0,
                                      normalize_y=True).fit(X, Y)
@@ -99,6 +91,7 @@ def test_early_stopped_fit_reaches_the_rounds_training_loss(regression):
                                    rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_kernel_classifier_matches_manual_computation():
     X, y = load_iris(return_X_y=True)
     X = (X - X.mean(axis=0)) / X.std(axis=0)
@@ -118,14 +111,15 @@ def test_kernel_classifier_matches_manual_computation():
         np.testing.assert_array_equal(table[key], table2[key])
 
 
-def test_unsupported_estimators_get_clear_errors(regression):
-    X, y = regression
+def test_unsupported_estimators_get_clear_errors(regression_60):
+    X, y = regression_60
     with pytest.raises(TypeError, match="supports SelfDistilledKernelRidge"):
         compare_with_early_stopping(Ridge(), X, y, n_rounds=1)
     with pytest.raises(ValueError, match="n_rounds. parameter of compare_with_early"):
         compare_with_early_stopping(SelfDistilledKernelRidge(), X, y, n_rounds=-1)
 
 
+@pytest.mark.slow
 def test_wrapper_with_network_matches_manual_computation():
     pytest.importorskip("skorch")
     from sklearn_selfdistill import SelfDistillationWrapper

@@ -26,7 +26,7 @@ from sklearn_selfdistill import (
 
 
 @pytest.fixture(scope="module")
-def regression():
+def unequal_scales():
     rng = np.random.RandomState(0)
     X = rng.uniform(-2, 2, size=(60, 3)) * [1.0, 10.0, 0.1]  # unequal scales
     y = np.sin(X[:, 0]) + X[:, 1] / 10 + 0.2 * rng.randn(60)
@@ -43,8 +43,8 @@ def _manual_scores(make_model, X, y, folds, score):
     return np.array(out)
 
 
-def test_grid_search_in_pipeline_regressor(regression):
-    X, y = regression
+def test_grid_search_in_pipeline_regressor(unequal_scales):
+    X, y = unequal_scales
     folds = KFold(n_splits=3, shuffle=True, random_state=0)
     pipe = make_pipeline(StandardScaler(),
                          SelfDistilledKernelRidge(gamma=0.5, on_collapse="ignore"))
@@ -112,8 +112,8 @@ def test_grid_and_randomized_search_in_pipeline_classifier():
     assert len(set(np.asarray(sampled, dtype=float))) == 3
 
 
-def test_cross_validate_with_several_scorers(regression):
-    X, y = regression
+def test_cross_validate_with_several_scorers(unequal_scales):
+    X, y = unequal_scales
     folds = KFold(n_splits=4, shuffle=True, random_state=1)
     pipe = make_pipeline(StandardScaler(),
                          SelfDistilledKernelRidge(epsilon=0.05, n_rounds=1, gamma=0.5))
@@ -133,8 +133,8 @@ def test_cross_validate_with_several_scorers(regression):
     assert np.all(-out["train_neg_mean_squared_error"] > 0.05)
 
 
-def test_cv_estimator_in_pipeline_and_nested_cross_validation(regression):
-    X, y = regression
+def test_cv_estimator_in_pipeline_and_nested_cross_validation(unequal_scales):
+    X, y = unequal_scales
     pipe = make_pipeline(StandardScaler(), SelfDistilledKernelRidgeCV(
         epsilons=[0.02, 0.05, 0.1], max_rounds=3, gamma=0.5))
     with warnings.catch_warnings():

@@ -112,6 +112,7 @@ def test_unknown_device_is_a_clear_error():
         SelfDistilledKernelRidge(device="gpu0").fit(X, Y[:, 0])
 
 
+@pytest.mark.slow
 def test_importing_the_package_does_not_import_torch():
     code = (
         "import sys, sklearn_selfdistill\n"

@@ -10,7 +10,7 @@ import pytest
 from scipy import linalg
 from sklearn.metrics.pairwise import rbf_kernel
 
-from sklearn_selfdistill._spectral import eigh_gram
+from sklearn_selfdistill._solvers import eigh_gram
 from sklearn_selfdistill._tridiag import (
     TridiagonalEigenvectors,
     eigh_inplace,

@@ -1,4 +1,4 @@
-"""The eigenbasis numerics of sklearn_selfdistill._spectral."""
+"""The pure core (sklearn_selfdistill._distill) and the spectrum cleaning."""
 
 import math
 
@@ -7,15 +7,14 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.metrics.pairwise import rbf_kernel
 
-from sklearn_selfdistill import _spectral
-from sklearn_selfdistill._spectral import (
+from sklearn_selfdistill import _distill
+from sklearn_selfdistill._distill import (
     distill_path,
-    eigh_gram,
     min_reachable_mse,
-    null_space_threshold,
     report_collapse,
     solve_multiplier,
 )
+from sklearn_selfdistill._solvers import eigh_gram, null_space_threshold
 from sklearn_selfdistill.exceptions import (
     SelfDistillationCollapseError,
     SelfDistillationCollapseWarning,
@@ -100,13 +99,13 @@ def test_solve_multiplier_kappa_one_closed_form(frac):
 
 def test_solve_multiplier_random_problems_machine_precision(monkeypatch):
     calls = []
-    original = _spectral._mse_in_log_c
+    original = _distill._mse_in_log_c
 
     def counting(*args):
         calls.append(1)
         return original(*args)
 
-    monkeypatch.setattr(_spectral, "_mse_in_log_c", counting)
+    monkeypatch.setattr(_distill, "_mse_in_log_c", counting)
     rng = np.random.RandomState(2)
     counts = []
     for _ in range(200):
@@ -195,3 +194,34 @@ def test_report_collapse():
         report_collapse(collapsed[:, :1], "warn")
     assert "round 1:" in str(record[0].message)
     assert "output" not in str(record[0].message).split(":")[0]
+
+
+def test_self_distill_core_in_the_papers_letters():
+    # The pure core on an exact spectrum: round 0 is kernel ridge with the
+    # penalty K c_0 (eq. (18)), fitted to epsilon exactly (eq. (21)); round 1
+    # refits round 0's training predictions with its own multiplier.
+    from sklearn_selfdistill._distill import self_distill
+    from sklearn_selfdistill._numpy_backend import NumpyOps
+    from sklearn_selfdistill._solvers import dense_spectrum
+
+    rng = np.random.RandomState(0)
+    X = rng.uniform(size=(25, 2))
+    Y = np.column_stack([np.sin(3 * X[:, 0]), X[:, 1] ** 2]) + 0.1 * rng.randn(25, 2)
+    gram = rbf_kernel(X, gamma=4.0)
+    spectrum = dense_spectrum(NumpyOps(lambda A, B=None: rbf_kernel(A, B, gamma=4.0)),
+                              X, Y)
+    epsilon = np.array([0.01, 0.005])
+    path = self_distill(spectrum, epsilon, 1)
+    n = X.shape[0]
+    assert path.c.shape == path.collapsed.shape == (2, 2)
+    assert path.B.shape == (2, n, 2) and path.dual_coef.shape == (2, n, 2)
+    for q in range(2):
+        targets = Y[:, q]
+        for t in range(2):
+            alpha = np.linalg.solve(gram + n * path.c[t, q] * np.eye(n), targets)
+            assert_allclose(path.dual_coef[t, :, q], alpha, rtol=1e-7, atol=1e-9)
+            fitted = gram @ alpha
+            assert_allclose(np.mean((targets - fitted) ** 2), epsilon[q], rtol=1e-9)
+            targets = fitted
+    assert_allclose(path.train_mse[0], epsilon, rtol=1e-9)
+    assert not path.collapsed.any()

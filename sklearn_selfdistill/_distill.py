@@ -1,4 +1,4 @@
-"""Eigenbasis numerics of epsilon-constrained self-distillation.
+"""The pure core: epsilon-constrained self-distillation in the eigenbasis.
 
 Everything here works on the spectrum of the normalised Gram matrix
 ``G = kernel(X, X) / K`` (eq. (16) of Mobahi et al., 2020) with ``K`` the number
@@ -7,112 +7,36 @@ eigenvectors as columns (the paper's ``V = U.T``), ``z = U.T @ y`` the rotated
 targets, ``c`` the multiplier of eq. (18), ``A_t`` (eq. 31) and ``B_t`` (eq. 46)
 the diagonal shrink factors. One eigendecomposition serves every round and every
 root-finding evaluation costs O(K).
+
+:func:`self_distill` is the function every kernel estimator fits through: a
+:class:`~._solvers.Spectrum` (whatever solver made it), the tolerances, the
+number of rounds and the ground-truth weight in; the multipliers, ``B_t``,
+collapse and the dual coefficients of every round out. It keeps no state.
 """
 
 import math
 import warnings
 
+from typing import NamedTuple
+
 import numpy as np
-from scipy import linalg
 from scipy.optimize import brentq
 
-from .exceptions import SelfDistillationCollapseError, SelfDistillationCollapseWarning
+from .exceptions import (
+    InfeasibleEpsilonError,
+    SelfDistillationCollapseError,
+    SelfDistillationCollapseWarning,
+)
 
 __all__ = [
-    "null_space_threshold",
-    "eigh_gram",
-    "clean_spectrum",
-    "solve_multiplier",
+    "DistillationPath",
     "distill_path",
+    "guaranteed_rounds",
+    "min_reachable_mse",
+    "report_collapse",
+    "self_distill",
+    "solve_multiplier",
 ]
-
-#: A most-negative eigenvalue below ``-PSD_TOLERANCE * max|d|`` means the kernel
-#: is not positive semi-definite (MATH.md section 1).
-PSD_TOLERANCE = 1e-8
-
-
-def null_space_threshold(d_max, n_samples):
-    """Eigenvalues at or below this value count as exactly zero.
-
-    The threshold is ``n_samples * finfo(float64).eps * d_max``: round-off of a
-    symmetric eigensolver is of that size, and letting such eigenvalues absorb
-    residual energy creates spurious roots of eq. (21).
-    """
-    return n_samples * np.finfo(np.float64).eps * max(float(d_max), 0.0)
-
-
-def eigh_gram(gram, *, kernel_name="kernel", overwrite=False, eigenvectors=True):
-    """Eigendecomposition of a normalised Gram matrix, descending.
-
-    Parameters
-    ----------
-    gram : ndarray of shape (K, K)
-        Symmetric matrix ``G`` of eq. (16) (already divided by ``K``).
-    kernel_name : str, default="kernel"
-        Name used in the error raised for an indefinite matrix.
-    overwrite : bool, default=False
-        Let LAPACK overwrite ``gram`` (saves one K x K copy).
-    eigenvectors : bool, default=True
-        Whether to compute the eigenvectors.
-
-    Returns
-    -------
-    d : ndarray of shape (K,)
-        Eigenvalues in descending order, with the numerical null space
-        (:func:`null_space_threshold`) set to exactly 0.
-    U : ndarray of shape (K, K) or None
-        Matching orthonormal eigenvectors as columns.
-
-    Raises
-    ------
-    ValueError
-        If ``gram`` has a negative eigenvalue below ``-1e-8 * max|d|``: the
-        kernel is not positive semi-definite and the theory does not apply.
-    """
-    n = gram.shape[0]
-    if n == 0:
-        return np.zeros(0), (np.zeros((0, 0)) if eigenvectors else None)
-    if eigenvectors:
-        d, U = linalg.eigh(
-            gram, overwrite_a=overwrite, check_finite=False, driver="evr"
-        )
-    else:
-        d = linalg.eigh(
-            gram, eigvals_only=True, overwrite_a=overwrite, check_finite=False
-        )
-        U = None
-    d = d[::-1].copy()
-    if U is not None:
-        U = U[:, ::-1]
-    return clean_spectrum(d, n, kernel_name=kernel_name), U
-
-
-def clean_spectrum(d, n_samples, *, kernel_name="kernel"):
-    """Check a descending spectrum for definiteness and zero its null space.
-
-    Shared by the exact and the low-rank eigensolvers: ``d`` may hold only the
-    leading eigenvalues of a Gram matrix of ``n_samples`` points, and the
-    null-space threshold of :func:`null_space_threshold` uses ``n_samples``.
-    Modifies ``d`` in place and returns it.
-
-    Raises
-    ------
-    ValueError
-        If ``d`` has a negative eigenvalue below ``-1e-8 * max|d|``.
-    """
-    if d.shape[0] == 0:
-        return d
-    scale = max(abs(d[0]), abs(d[-1]))
-    if scale > 0 and d[-1] < -PSD_TOLERANCE * scale:
-        raise ValueError(
-            f"The Gram matrix of kernel={kernel_name!r} is not positive "
-            f"semi-definite on these data (smallest eigenvalue {d[-1]:.3g}, "
-            f"largest {d[0]:.3g}); self-distillation needs a positive "
-            "semi-definite kernel. Use e.g. 'rbf', 'laplacian', 'linear', "
-            "'poly' or 'green_spline'."
-        )
-    d[d <= null_space_threshold(d[0], n_samples)] = 0.0
-    return d
 
 
 def _mse_in_log_c(u, d_scaled, z2, n, epsilon):
@@ -238,7 +162,7 @@ def distill_path(d, z0, epsilon, n_rounds, *, ground_truth_weight=0.0,
 
     Raises
     ------
-    ValueError
+    InfeasibleEpsilonError
         If epsilon is below the smallest reachable training MSE.
     """
     n = d.shape[0] if n_samples is None else n_samples
@@ -257,12 +181,13 @@ def distill_path(d, z0, epsilon, n_rounds, *, ground_truth_weight=0.0,
     slack = 1.0 + n * np.finfo(np.float64).eps
     collapse_level = epsilon * slack
     if float(np.dot(z0, z0)) / n > collapse_level and floor * slack >= epsilon:
-        raise ValueError(
+        raise InfeasibleEpsilonError(
             f"epsilon={epsilon:.6g} is below the smallest training mean squared "
             f"error this kernel can reach on these points ({floor:.6g}: the part "
             "of y in the null space of the Gram matrix, e.g. from duplicated "
             "inputs with different targets or points where the kernel vanishes). "
-            f"Choose epsilon > {floor:.6g}."
+            f"Choose epsilon > {floor:.6g}.",
+            floor=floor, epsilon=epsilon,
         )
     gamma = np.ones(d.shape[0])
     for t in range(n_rounds + 1):
@@ -276,6 +201,107 @@ def distill_path(d, z0, epsilon, n_rounds, *, ground_truth_weight=0.0,
         collapsed[t] = False
         gamma = w + (1.0 - w) * B[t]
     return c, B, collapsed
+
+
+class DistillationPath(NamedTuple):
+    """Every round of :func:`self_distill`, ``T = n_rounds + 1``, ``Q`` outputs."""
+
+    #: (T, Q) multipliers ``c_t`` of eq. (21); ``inf`` once collapsed.
+    c: np.ndarray
+    #: (T, m, Q) diagonals of ``B_t`` (eq. (46)) on the kept eigenvalues.
+    B: np.ndarray
+    #: (T, Q) whether the round collapsed to the zero function.
+    collapsed: np.ndarray
+    #: (Q,) smallest reachable training MSE (null-space energy / K).
+    min_reachable_mse: np.ndarray
+    #: (T, Q) training MSE of each round against the targets ``y_0``.
+    train_mse: np.ndarray
+    #: (T, n_fit, Q) dual coefficients of each round on ``spectrum.X_fit``.
+    dual_coef: np.ndarray
+    #: (Q,) lower bound of Prop. 4 on the rounds before collapse.
+    guaranteed_rounds: np.ndarray
+
+
+def guaranteed_rounds(y_norm, n, epsilon, kappa):
+    """Prop. 4 with the corrected sqrt(K * epsilon); 0 when it is vacuous."""
+    root = np.sqrt(n * epsilon)
+    if not np.isfinite(kappa) or y_norm <= root:
+        return 0.0
+    return float((y_norm / root - 1.0) / kappa)
+
+
+def self_distill(spectrum, epsilon, n_rounds, *, ground_truth_weight=0.0):
+    """Rounds 0 to ``n_rounds`` of self-distillation from one spectrum.
+
+    Every output ``q`` runs :func:`distill_path` on the spectrum with the
+    unfittable remainder of a low-rank solver as one zero eigenvalue
+    (:meth:`~._solvers.Spectrum.augmented`). The round-``t`` dual
+    coefficients are ``U ((B_t / d) z_0) / K`` (Sec. 2 of MATH.md), mapped by
+    the solver onto ``spectrum.X_fit``; directions with ``d = 0`` contribute
+    nothing.
+
+    Parameters
+    ----------
+    spectrum : Spectrum
+        Eigenvalues ``d``, rotated targets ``z_0`` (one column per output) and
+        the map to dual coefficients, from :func:`~._solvers.compute_spectrum`.
+    epsilon : ndarray of shape (Q,)
+        Tolerance of eq. (1) of each output, in the units of the targets.
+    n_rounds : int
+        Number of self-distillation rounds after round 0.
+    ground_truth_weight : float, default=0.0
+        Weight ``w`` of the labels in each round's targets.
+
+    Returns
+    -------
+    path : DistillationPath
+
+    Raises
+    ------
+    InfeasibleEpsilonError
+        If some output's epsilon is at or below its smallest reachable MSE.
+    """
+    d, Z0 = spectrum.d, spectrum.Z0
+    d_run, Z_run = spectrum.augmented()
+    n = spectrum.n_samples
+    m = d.shape[0]
+    n_outputs = Z0.shape[1]
+    n_stages = n_rounds + 1
+    c = np.empty((n_stages, n_outputs))
+    B_run = np.empty((n_stages, d_run.shape[0], n_outputs))
+    collapsed = np.empty((n_stages, n_outputs), dtype=bool)
+    floor = np.empty(n_outputs)
+    for q in range(n_outputs):
+        floor[q] = min_reachable_mse(d_run, Z_run[:, q], n_samples=n)
+        try:
+            c[:, q], B_run[:, :, q], collapsed[:, q] = distill_path(
+                d_run, Z_run[:, q], epsilon[q], n_rounds,
+                ground_truth_weight=ground_truth_weight, n_samples=n,
+            )
+        except InfeasibleEpsilonError as exc:
+            if not spectrum.low_rank:
+                raise
+            raise InfeasibleEpsilonError(
+                f"{exc} With eigen_solver={spectrum.solver!r} and "
+                f"n_components={m}, the part of y outside the {m} kept "
+                "directions counts as unfittable (eigenvalue 0): increase "
+                "n_components or epsilon, or use eigen_solver='dense'.",
+                floor=exc.floor, epsilon=exc.epsilon,
+            ) from exc
+    B = B_run[:, :m]
+    inv_d = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
+    dual_coef = spectrum.dual_coef(B * (inv_d[None, :, None] * Z0[None, :, :]))
+    residual = (1.0 - B_run) * Z_run[None, :, :]
+    train_mse = np.einsum("tiq,tiq->tq", residual, residual) / n
+    kappa = spectrum.condition_number
+    rounds = np.array([
+        guaranteed_rounds(np.sqrt(spectrum.energy[q]), n, epsilon[q], kappa)
+        for q in range(n_outputs)
+    ])
+    return DistillationPath(
+        c=c, B=B, collapsed=collapsed, min_reachable_mse=floor,
+        train_mse=train_mse, dual_coef=dual_coef, guaranteed_rounds=rounds,
+    )
 
 
 def report_collapse(collapsed, on_collapse, *, output_names=None):

@@ -1,4 +1,4 @@
-"""Low-rank spectral solvers of the kernel estimators: randomized and Nystroem."""
+"""The spectral solvers of the kernel estimators: randomized and Nystroem."""
 
 import numpy as np
 import pytest
@@ -6,8 +6,9 @@ from numpy.testing import assert_allclose
 from sklearn.metrics.pairwise import rbf_kernel
 
 from sklearn_selfdistill import SelfDistilledKernelRidge
-from sklearn_selfdistill._lowrank import NumpyOps, nystroem_spectrum
-from sklearn_selfdistill._spectral import distill_path
+from sklearn_selfdistill._distill import distill_path
+from sklearn_selfdistill._numpy_backend import NumpyOps
+from sklearn_selfdistill._solvers import nystroem_spectrum
 
 
 def _data(n=120, n_test=50, seed=0):

@@ -1,0 +1,440 @@
+"""The grid search of the CV estimators: epsilon x rounds from few spectra.
+
+Every grid point ``(epsilon, n_rounds)`` of a spectrum comes from
+:func:`~._distill.distill_path` on that one spectrum. Two criteria score them:
+
+* :func:`loo_scores`, the leave-one-out error of the linear smoother
+  ``S_t = F diag(B_t) F^T`` (``F`` the orthonormal basis of the kept
+  directions), one pass over chunks of rows of ``F`` for every solver;
+* :func:`kfold_scores`, a spectrum per training fold and the held-out
+  predictions of every grid point through the fold's dual map.
+
+A new criterion is a function returning ``(scores, errors, valid,
+infeasible, split_scores)`` like these two, called from
+:meth:`_BaseSelfDistilledKernelCV._search`. The refit hands the search's
+spectrum to the refitted estimator's ``_fit`` as an argument: the whole
+leave-one-out search costs one spectrum.
+"""
+
+import warnings
+from numbers import Integral
+
+import numpy as np
+from scipy.stats import rankdata
+from sklearn.base import BaseEstimator, is_classifier
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import check_cv
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._distill import distill_path
+from ._kernel_ridge import (
+    FITTED_ATTRIBUTES,
+    KERNEL_CONSTRAINTS,
+    check_square_gram,
+    kernel_kwargs,
+)
+from ._solvers import compute_spectrum, solver_params
+from .exceptions import InfeasibleEpsilonError
+from .kernels import _pairwise
+
+__all__ = [
+    "check_epsilons",
+    "grid_coefficients",
+    "kfold_scores",
+    "loo_scores",
+    "search_results",
+    "warn_invalid",
+]
+
+_N_DEFAULT_EPSILONS = 8
+_DEFAULT_EPSILON_RANGE = (1e-3, 0.5)
+
+#: Rows of one chunk of the leave-one-out pass times the larger of
+#: n_components and the number of (epsilon, round, output) columns stay below
+#: this many floats (32 MiB per array).
+_LOO_CHUNK_FLOATS = 2**22
+
+
+def check_epsilons(epsilons, reference_mse):
+    """The grid of epsilons: user values, or 8 geometric values of the scale."""
+    if epsilons is None:
+        low, high = _DEFAULT_EPSILON_RANGE
+        return np.geomspace(low, high, _N_DEFAULT_EPSILONS) * reference_mse
+    grid = np.asarray(epsilons, dtype=np.float64)
+    if grid.ndim != 1 or grid.shape[0] == 0:
+        raise ValueError(
+            "epsilons must be a non-empty 1-D array of positive floats (one "
+            f"scalar tolerance per grid point); got shape {grid.shape}."
+        )
+    if not np.all(np.isfinite(grid)) or np.any(grid <= 0):
+        raise ValueError(
+            f"epsilons must be finite and > 0; got {grid.tolist()}."
+        )
+    return grid
+
+
+def grid_coefficients(spectrum, epsilons, max_rounds, ground_truth_weight):
+    """B_t of every epsilon, round and output, and which grid points are valid.
+
+    Returns ``B`` of shape (n_eps, max_rounds + 1, m, Q) on the kept
+    eigenvalues, ``valid`` of shape (n_eps, max_rounds + 1) (feasible and not
+    collapsed for every output) and ``infeasible`` of shape (n_eps,). The
+    unfittable remainder of a low-rank spectrum counts as one zero eigenvalue,
+    exactly as in the fit.
+    """
+    d, Z = spectrum.augmented()
+    n = spectrum.n_samples
+    n_outputs = Z.shape[1]
+    n_eps = epsilons.shape[0]
+    B = np.zeros((n_eps, max_rounds + 1, d.shape[0], n_outputs))
+    valid = np.ones((n_eps, max_rounds + 1), dtype=bool)
+    infeasible = np.zeros(n_eps, dtype=bool)
+    for e, eps in enumerate(epsilons):
+        for q in range(n_outputs):
+            try:
+                _, B[e, :, :, q], collapsed = distill_path(
+                    d, Z[:, q], eps, max_rounds,
+                    ground_truth_weight=ground_truth_weight, n_samples=n,
+                )
+            except InfeasibleEpsilonError:
+                infeasible[e] = True
+                valid[e] = False
+                B[e] = 0.0
+                break
+            valid[e] &= ~collapsed
+    return B[:, :, : spectrum.d.shape[0]], valid, infeasible
+
+
+def score_rounds(P, Y_true, y_true, coding, scorer):
+    """Scores and mean squared errors of a (T, n, Q) block of coded predictions.
+
+    ``scorer=None`` scores minus the mean squared error in the user's units.
+    """
+    mse = coding.squared_error(P, Y_true)
+    if scorer is None:
+        return -mse, mse
+    dummy_X = np.zeros((P.shape[1], 1))
+    scores = np.array(
+        [scorer(coding.response(P[t]), dummy_X, y_true) for t in range(P.shape[0])],
+        dtype=np.float64,
+    )
+    return scores, mse
+
+
+def loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
+               ground_truth_weight, scorer):
+    """The leave-one-out criterion of every grid point from one spectrum.
+
+    ``S_t = F diag(B_t) F^T`` with ``F`` the orthonormal basis of the kept
+    directions (:meth:`~._solvers.Spectrum.basis_rows`): ``S_t y = F (B_t
+    z_0)`` and ``diag(S_t) = (F * F) B_t`` for every grid point come from one
+    pass over chunks of rows of ``F``; the held-out residuals are
+    ``(y - S_t y) / (1 - diag(S_t))``.
+    """
+    n, n_outputs = Y.shape
+    Z0 = spectrum.Z0
+    m = spectrum.d.shape[0]
+    B, valid, infeasible = grid_coefficients(
+        spectrum, epsilons, max_rounds, ground_truth_weight
+    )
+    n_eps, n_rounds = valid.shape
+    # Columns ordered (epsilon, round, output).
+    B_cols = B.transpose(2, 0, 1, 3).reshape(m, -1)
+    BZ_cols = (B * Z0[None, None]).transpose(2, 0, 1, 3).reshape(m, -1)
+    rows = spectrum.basis_rows(X)
+    chunk = max(1, _LOO_CHUNK_FLOATS // max(m, B_cols.shape[1]))
+    predictions = (
+        None if scorer is None else np.empty((n_eps, n_rounds, n, n_outputs))
+    )
+    squared = np.zeros((n_eps, n_rounds))
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        F = rows(start, stop)
+        shape = (stop - start, n_eps, n_rounds, n_outputs)
+        fitted = (F @ BZ_cols).reshape(shape).transpose(1, 2, 0, 3)
+        leverage = ((F * F) @ B_cols).reshape(shape).transpose(1, 2, 0, 3)
+        Y_chunk = Y[start:stop]
+        held_out = Y_chunk - (Y_chunk - fitted) / (1.0 - leverage)
+        if predictions is not None:
+            predictions[:, :, start:stop] = held_out
+            continue
+        for e in np.flatnonzero(~infeasible):
+            squared[e] += coding.squared_error(held_out[e], Y_chunk) * (stop - start)
+    scores = np.full((n_eps, n_rounds), -np.inf)
+    errors = np.full((n_eps, n_rounds), np.inf)
+    for e in np.flatnonzero(~infeasible):
+        if predictions is None:
+            errors[e] = squared[e] / n
+            scores[e] = -errors[e]
+        else:
+            scores[e], errors[e] = score_rounds(predictions[e], Y, y, coding, scorer)
+    return scores, errors, valid, infeasible, None
+
+
+def _apply(M, BZ):
+    """``M @ BZ[t]`` for every t as one matrix product; BZ has shape (T, n, Q)."""
+    T, n, Q = BZ.shape
+    out = M @ BZ.transpose(1, 0, 2).reshape(n, T * Q)
+    return out.reshape(M.shape[0], T, Q).transpose(1, 0, 2)
+
+
+def kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
+                 epsilons, max_rounds, ground_truth_weight, scorer):
+    """K-fold scores of every grid point, one spectrum per training fold.
+
+    Each fold runs the fit's own solver (``solver``: the keywords of
+    :func:`~._solvers.compute_spectrum`) on its training part, coded by
+    ``coding_of(y_train)``, and predicts its held-out part through the dual
+    map on ``X_fit`` (the landmarks with Nystroem), exactly as the fitted
+    model predicts.
+    """
+    cv = check_cv(cv, y, classifier=classifier)
+    n_rounds = max_rounds + 1
+    n_eps = epsilons.shape[0]
+    split_scores, split_errors = [], []
+    valid = np.ones((n_eps, n_rounds), dtype=bool)
+    infeasible = np.zeros(n_eps, dtype=bool)
+    precomputed = solver["kernel"] == "precomputed"
+    for train, test in cv.split(X, y):
+        if precomputed:
+            X_train, X_test = X[np.ix_(train, train)], X[np.ix_(test, train)]
+        else:
+            X_train, X_test = X[train], X[test]
+        coding = coding_of(y[train])
+        Y_train, Y_test = coding.encode(y[train]), coding.encode(y[test])
+        spectrum = compute_spectrum(X_train, Y_train, **solver)
+        d, Z0 = spectrum.d, spectrum.Z0
+        basis = spectrum.prediction_basis(
+            _pairwise(X_test, spectrum.X_fit, **kernel)
+        )
+        inv_d = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
+        B, fold_valid, fold_infeasible = grid_coefficients(
+            spectrum, epsilons, max_rounds, ground_truth_weight
+        )
+        valid &= fold_valid
+        infeasible |= fold_infeasible
+        scores = np.full((n_eps, n_rounds), -np.inf)
+        errors = np.full((n_eps, n_rounds), np.inf)
+        for e in np.flatnonzero(~fold_infeasible):
+            scaled = B[e] * (inv_d[None, :, None] * Z0[None])
+            pred = _apply(basis, scaled * spectrum.dual_scale)
+            scores[e], errors[e] = score_rounds(
+                pred, Y_test, y[test], coding, scorer
+            )
+        split_scores.append(scores)
+        split_errors.append(errors)
+    return (
+        np.mean(split_scores, axis=0), np.mean(split_errors, axis=0),
+        valid, infeasible, split_scores,
+    )
+
+
+def warn_invalid(epsilons, valid, infeasible):
+    """Raise if no grid point is valid; warn once if some are not."""
+    n_rounds = valid.shape[1]
+    if not valid.any():
+        raise ValueError(
+            "Every grid point was infeasible (epsilon below the smallest "
+            "training mean squared error the kernel reaches) or collapsed "
+            f"(epsilon at or above the targets' mean square); epsilons="
+            f"{epsilons.tolist()}. Pass larger epsilons within that range "
+            "or another kernel."
+        )
+    if valid.all():
+        return
+    n_infeasible = int(infeasible.sum()) * n_rounds
+    n_collapsed = int((~valid).sum()) - n_infeasible
+    reasons = []
+    if n_infeasible:
+        reasons.append(
+            f"{n_infeasible} infeasible (epsilon in "
+            f"{np.round(epsilons[infeasible], 6).tolist()} is below the smallest "
+            "training mean squared error the kernel reaches)"
+        )
+    if n_collapsed:
+        reasons.append(
+            f"{n_collapsed} collapsed to the zero function (the targets' "
+            "mean square fell to epsilon or below)"
+        )
+    warnings.warn(
+        f"{int((~valid).sum())} of {valid.size} grid points (epsilon, "
+        "n_rounds) got the worst score: " + " and ".join(reasons) + ".",
+        UserWarning,
+        stacklevel=5,
+    )
+
+
+def search_results(epsilons, scores, valid, split_scores):
+    """``cv_results_`` of the grid, epsilon-major, as GridSearchCV lays it out.
+
+    ``scores`` already holds ``-inf`` at invalid points. Ties share the
+    smallest rank, as in GridSearchCV.
+    """
+    n_rounds = scores.shape[1]
+    flat = scores.ravel()
+    eps_col = np.repeat(epsilons, n_rounds)
+    rounds_col = np.tile(np.arange(n_rounds), epsilons.shape[0])
+    results = {
+        "param_epsilon": eps_col,
+        "param_n_rounds": rounds_col,
+        "params": [
+            {"epsilon": float(e), "n_rounds": int(t)}
+            for e, t in zip(eps_col, rounds_col)
+        ],
+    }
+    if split_scores is not None:
+        for k, s in enumerate(split_scores):
+            results[f"split{k}_test_score"] = np.where(valid, s, -np.inf).ravel()
+        stacked = np.where(valid, np.stack(split_scores), 0.0)
+        results["std_test_score"] = np.where(
+            valid, stacked.std(axis=0), np.inf
+        ).ravel()
+    results["mean_test_score"] = flat
+    # A scorer's NaN ranks last, as in GridSearchCV.
+    ranked = np.where(np.isnan(flat), -np.inf, flat)
+    results["rank_test_score"] = rankdata(-ranked, method="min").astype(np.int32)
+    return results
+
+
+class _BaseSelfDistilledKernelCV(BaseEstimator):
+    """Grid selection shared by the regressor and the classifier CV classes.
+
+    Subclasses provide ``_coding(y)`` (the target coding of the whole training
+    set or of a fold's training part), ``_template()`` (an estimator of the
+    refitted kind, for the scorer) and ``_make_final(epsilon, n_rounds)``.
+    """
+
+    _parameter_constraints: dict = {
+        **KERNEL_CONSTRAINTS,
+        "epsilons": ["array-like", None],
+        "max_rounds": [Interval(Integral, 0, None, closed="left")],
+        "cv": ["cv_object"],
+        "scoring": [str, callable, None],
+    }
+
+    def _validate_X(self, X, reset):
+        return validate_data(self, X, reset=reset, dtype=np.float64)
+
+    def _search(self, X, y):
+        """Score the grid, refit the best point on all of ``X``, set attributes."""
+        check_square_gram(self.kernel, X)
+        coding = self._coding(y)
+        Y = coding.encode(y)
+        epsilons = check_epsilons(self.epsilons, float(np.mean(Y * Y)))
+        scorer = None if self.scoring is None else check_scoring(
+            self._template(), scoring=self.scoring
+        )
+        grid = dict(epsilons=epsilons, max_rounds=self.max_rounds,
+                    ground_truth_weight=self.ground_truth_weight, scorer=scorer)
+        if self.cv is None:
+            spectrum = compute_spectrum(X, Y, **solver_params(self))
+            scores, errors, valid, infeasible, splits = loo_scores(
+                spectrum, X, Y, y, coding, **grid
+            )
+        else:
+            spectrum = None
+            scores, errors, valid, infeasible, splits = kfold_scores(
+                X, y, cv=self.cv, classifier=is_classifier(self),
+                coding_of=self._coding, solver=solver_params(self),
+                kernel=kernel_kwargs(self), **grid,
+            )
+        warn_invalid(epsilons, valid, infeasible)
+        scores = np.where(valid, scores, -np.inf)
+        results = search_results(epsilons, scores, valid, splits)
+        final, best = self._refit(X, y, epsilons, scores, spectrum)
+        self.epsilons_ = epsilons
+        self.loo_errors_ = np.where(valid, errors, np.inf)
+        self.cv_results_ = results
+        self.best_epsilon_ = float(epsilons[best[0]])
+        self.best_n_rounds_ = int(best[1])
+        self.best_score_ = float(scores[best])
+        self.best_estimator_ = final
+        for name in FITTED_ATTRIBUTES:
+            setattr(self, name, getattr(final, name))
+        if self.store_eigenvectors:
+            self.eigenvectors_ = final.eigenvectors_
+        elif hasattr(self, "eigenvectors_"):
+            del self.eigenvectors_
+        return self
+
+    def _refit(self, X, y, epsilons, scores, spectrum):
+        """The best grid point refitted on all points, and its index.
+
+        With ``cv``, a point feasible on every training fold can be infeasible
+        on all points (more points, a larger numerical null space): then the
+        next best point is refitted.
+        """
+        flat = scores.ravel()
+        skipped = []
+        for index in np.argsort(-flat, kind="stable"):
+            if not np.isfinite(flat[index]):
+                raise ValueError(
+                    "No grid point could be refitted on all training points: "
+                    f"the epsilons {skipped} are below the smallest training "
+                    "mean squared error the kernel reaches there. Pass larger "
+                    "epsilons."
+                )
+            best = np.unravel_index(index, scores.shape)
+            final = self._make_final(float(epsilons[best[0]]), int(best[1]))
+            final._validate_params()
+            try:
+                final._fit(X, y, spectrum=spectrum)
+            except InfeasibleEpsilonError:
+                skipped.append(float(epsilons[best[0]]))
+                continue
+            break
+        if skipped:
+            warnings.warn(
+                f"The best grid points with epsilon in {skipped} could not be "
+                "refitted on all training points (epsilon below the smallest "
+                "training mean squared error the kernel reaches there); the "
+                "best refittable point was used.",
+                UserWarning,
+                stacklevel=5,
+            )
+        return final, best
+
+    def _make_final(self, epsilon, n_rounds):
+        params = {
+            key: getattr(self, key)
+            for key in self._template().get_params()
+            if key not in ("epsilon", "n_rounds", "on_collapse")
+        }
+        return type(self._template())(
+            epsilon=epsilon, n_rounds=n_rounds, **params
+        )
+
+    def predict(self, X):
+        """Predict with the selected, refitted model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples (or kernel values with ``kernel="precomputed"``).
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            Predictions, or class labels for the classifier.
+        """
+        check_is_fitted(self, "best_estimator_")
+        X = self._validate_X(X, reset=False)
+        return self.best_estimator_.predict(X)
+
+    def staged_predict(self, X):
+        """Predict with every round of the refitted model, 0 to ``best_n_rounds_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples (or kernel values with ``kernel="precomputed"``).
+
+        Yields
+        ------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            Predictions (class labels for the classifier) of each round.
+        """
+        check_is_fitted(self, "best_estimator_")
+        X = self._validate_X(X, reset=False)
+        yield from self.best_estimator_.staged_predict(X)

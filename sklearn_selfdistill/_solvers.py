@@ -1,0 +1,488 @@
+"""The spectral solvers: exact, randomized and Nystroem, chosen in one place.
+
+Every solver returns the same thing, a :class:`Spectrum`: the leading
+eigenvalues ``d`` of ``G = kernel(X, X) / K`` (eq. (16) of Mobahi et al.,
+2020), the rotated targets ``z_0 = V y_0`` in those directions, the energy of
+``y_0`` outside the kept span (those directions count as eigenvalue 0, i.e.
+unfittable), and a linear map from the eigenbasis to dual coefficients on
+``X_fit``:
+
+    dual_t = dual_map @ ((B_t / d) * z_0)
+
+* ``"dense"``: the exact eigendecomposition (LAPACK ``syevr`` with overwrite:
+  about one extra ``K x K`` matrix besides the eigenvectors), optionally only
+  its leading ``n_components`` pairs; ``dual_map = U / K``.
+* ``"randomized"``: the leading eigenpairs of the exact Gram matrix from a
+  randomized range finder with subspace iteration (Halko, Martinsson and
+  Tropp, 2011, Alg. 4.4 and 5.3); it still forms the ``K x K`` matrix.
+* ``"nystroem"``: ``m`` landmarks ``L`` drawn without replacement, the
+  features ``Phi = kernel(X, L) R`` with ``R = kernel(L, L)^{-1/2}``
+  (pseudo-inverse), and the eigendecomposition ``W S W^T`` of the ``m x m``
+  matrix ``Phi^T Phi / K``, streamed over chunks of rows (a ``syrk`` update
+  per chunk) so that memory does not grow with ``K``. The eigenvectors of
+  ``Phi Phi^T / K`` are ``Phi W S^{-1/2} / sqrt(K)`` with eigenvalues ``S``;
+  they are never formed.
+  The model is exact self-distillation with the kernel
+  ``phi(x) . phi(x')``, and its dual coefficients live on the landmarks:
+  ``dual_map = R W S^{1/2} / sqrt(K)``.
+
+The numerical work goes through a small set of array operations (``ops``) so
+that the same code runs on numpy or, through :mod:`._torch_backend`, on a
+torch device. :func:`compute_spectrum` is the one place that picks the solver
+and the device from an estimator's parameters; a new solver is a function
+``solver(ops, X, Y, *, n_components, random_state, kernel_name)`` returning a
+:class:`Spectrum`, registered in ``SOLVERS``.
+"""
+
+import math
+
+import numpy as np
+from scipy import linalg
+
+from sklearn.utils import check_random_state
+
+from ._numpy_backend import NumpyOps
+from .kernels import _kernel_name, _pairwise
+
+__all__ = [
+    "PSD_TOLERANCE",
+    "SOLVERS",
+    "Spectrum",
+    "clean_spectrum",
+    "compute_spectrum",
+    "eigh_gram",
+    "null_space_threshold",
+]
+
+#: Rows of one chunk times n_components kept at most this many floats (64 MiB).
+_CHUNK_FLOATS = 2**23
+
+#: A most-negative eigenvalue below ``-PSD_TOLERANCE * max|d|`` means the kernel
+#: is not positive semi-definite (MATH.md section 1).
+PSD_TOLERANCE = 1e-8
+
+
+def null_space_threshold(d_max, n_samples):
+    """Eigenvalues at or below this value count as exactly zero.
+
+    The threshold is ``n_samples * finfo(float64).eps * d_max``: round-off of a
+    symmetric eigensolver is of that size, and letting such eigenvalues absorb
+    residual energy creates spurious roots of eq. (21).
+    """
+    return n_samples * np.finfo(np.float64).eps * max(float(d_max), 0.0)
+
+
+def eigh_gram(gram, *, kernel_name="kernel", overwrite=False, eigenvectors=True):
+    """Eigendecomposition of a normalised Gram matrix, descending.
+
+    Parameters
+    ----------
+    gram : ndarray of shape (K, K)
+        Symmetric matrix ``G`` of eq. (16) (already divided by ``K``).
+    kernel_name : str, default="kernel"
+        Name used in the error raised for an indefinite matrix.
+    overwrite : bool, default=False
+        Let LAPACK overwrite ``gram`` (saves one K x K copy).
+    eigenvectors : bool, default=True
+        Whether to compute the eigenvectors.
+
+    Returns
+    -------
+    d : ndarray of shape (K,)
+        Eigenvalues in descending order, with the numerical null space
+        (:func:`null_space_threshold`) set to exactly 0.
+    U : ndarray of shape (K, K) or None
+        Matching orthonormal eigenvectors as columns.
+
+    Raises
+    ------
+    ValueError
+        If ``gram`` has a negative eigenvalue below ``-1e-8 * max|d|``: the
+        kernel is not positive semi-definite and the theory does not apply.
+    """
+    n = gram.shape[0]
+    if n == 0:
+        return np.zeros(0), (np.zeros((0, 0)) if eigenvectors else None)
+    if eigenvectors:
+        d, U = linalg.eigh(
+            gram, overwrite_a=overwrite, check_finite=False, driver="evr"
+        )
+    else:
+        d = linalg.eigh(
+            gram, eigvals_only=True, overwrite_a=overwrite, check_finite=False
+        )
+        U = None
+    d = d[::-1].copy()
+    if U is not None:
+        U = U[:, ::-1]
+    return clean_spectrum(d, n, kernel_name=kernel_name), U
+
+
+def clean_spectrum(d, n_samples, *, kernel_name="kernel"):
+    """Check a descending spectrum for definiteness and zero its null space.
+
+    Shared by the exact and the low-rank eigensolvers: ``d`` may hold only the
+    leading eigenvalues of a Gram matrix of ``n_samples`` points, and the
+    null-space threshold of :func:`null_space_threshold` uses ``n_samples``.
+    Modifies ``d`` in place and returns it.
+
+    Raises
+    ------
+    ValueError
+        If ``d`` has a negative eigenvalue below ``-1e-8 * max|d|``.
+    """
+    if d.shape[0] == 0:
+        return d
+    scale = max(abs(d[0]), abs(d[-1]))
+    if scale > 0 and d[-1] < -PSD_TOLERANCE * scale:
+        raise ValueError(
+            f"The Gram matrix of kernel={kernel_name!r} is not positive "
+            f"semi-definite on these data (smallest eigenvalue {d[-1]:.3g}, "
+            f"largest {d[0]:.3g}); self-distillation needs a positive "
+            "semi-definite kernel. Use e.g. 'rbf', 'laplacian', 'linear', "
+            "'poly' or 'green_spline'."
+        )
+    d[d <= null_space_threshold(d[0], n_samples)] = 0.0
+    return d
+
+
+class Spectrum:
+    """What a solver knows of the Gram matrix and the targets (module docstring).
+
+    Attributes
+    ----------
+    d : ndarray of shape (m,)
+        Kept eigenvalues of ``G = kernel(X, X) / K``, descending, the numerical
+        null space exactly 0.
+    Z0 : ndarray of shape (m, Q)
+        Rotated targets ``z_0 = V y_0`` in the kept directions.
+    residual : ndarray of shape (Q,)
+        Energy of each target column outside the kept span (0 for the exact
+        solver): the unfittable remainder of a low-rank spectrum.
+    energy : ndarray of shape (Q,)
+        ``||y_0||^2`` of each target column.
+    n_samples : int
+        ``K``, the number of training points.
+    dual_map, dual_scale : array, float
+        ``dual_t = dual_map @ (dual_scale * (B_t / d) z_0)`` on ``X_fit``.
+    X_fit : ndarray
+        The points the dual coefficients live on (training points or
+        landmarks).
+    U : array or None
+        The kept eigenvectors as columns (dense and randomized solvers).
+    ops : NumpyOps or TorchOps
+        The array operations the arrays above belong to.
+    solver : str
+        Name of the solver that computed it.
+    """
+
+    def __init__(self, *, d, Z0, residual, energy, n_samples, dual_map, X_fit,
+                 U=None, ops=None, dual_scale=1.0, solver="dense"):
+        self.d = d
+        self.Z0 = Z0
+        self.residual = residual
+        self.energy = energy
+        self.n_samples = n_samples
+        self.dual_map = dual_map
+        self.dual_scale = dual_scale
+        self.X_fit = X_fit
+        self.U = U
+        self.ops = ops
+        self.solver = solver
+
+    @property
+    def low_rank(self):
+        """Whether directions outside the kept span carry unfittable energy.
+
+        Fewer kept pairs than points, or (Nystroem on all points with a
+        singular landmark Gram matrix) energy outside the span of all pairs.
+        """
+        return self.d.shape[0] < self.n_samples or bool(np.any(self.residual > 0))
+
+    def augmented(self):
+        """``(d, Z)`` with the unfittable remainder as one zero eigenvalue.
+
+        The directions outside the kept span count as eigenvalue 0: one extra
+        zero eigenvalue carries their energy, ``sqrt(residual)`` per output.
+        An exact spectrum is returned as it is.
+        """
+        if not self.low_rank:
+            return self.d, self.Z0
+        return (
+            np.append(self.d, 0.0),
+            np.vstack([self.Z0, np.sqrt(self.residual)[None, :]]),
+        )
+
+    @property
+    def condition_number(self):
+        """``d_max / d_min``; ``inf`` with a null space or a low-rank spectrum."""
+        d = self.d
+        positive = d > 0
+        if positive.all() and self.n_samples and not self.low_rank:
+            return float(d[0] / d[positive][-1])
+        return np.inf
+
+    def dual_coef(self, scaled):
+        """``dual_map @ scaled[t]`` for every round, as numpy (T, n_fit, Q)."""
+        ops = self.ops
+        T, m, Q = scaled.shape
+        # One matrix product for every round and output.
+        flat = np.ascontiguousarray(scaled.transpose(1, 0, 2)).reshape(m, T * Q)
+        out = ops.to_numpy(self.dual_map @ ops.asarray(flat * self.dual_scale))
+        return np.ascontiguousarray(out.reshape(-1, T, Q).transpose(1, 0, 2))
+
+    def eigenvectors(self):
+        """The kept eigenvectors as a numpy array, or None (Nystroem)."""
+        return None if self.U is None else self.ops.to_numpy(self.U)
+
+    def basis_rows(self, X):
+        """``rows(start, stop)``: rows of the orthonormal basis F of the kept span.
+
+        ``F = kernel(X, X_fit) @ dual_map * dual_scale / d``: the training
+        predictions of the eigenbasis, the same map the fitted model predicts
+        with. With eigenvectors at hand (dense, randomized) it is their rows;
+        with Nystroem it is computed chunk by chunk and never held for all
+        rows. ``X`` must be the training points of this spectrum.
+        """
+        ops = self.ops
+        if self.U is not None:
+            U = self.eigenvectors()
+            return lambda start, stop: U[start:stop]
+        d = self.d
+        scale = np.divide(self.dual_scale, d, out=np.zeros_like(d), where=d > 0)
+        F_map = self.dual_map * ops.asarray(scale)[None, :]
+        X_fit = self.X_fit
+        return lambda start, stop: ops.to_numpy(
+            ops.kernel(X[start:stop], X_fit) @ F_map
+        )
+
+    def prediction_basis(self, K):
+        """``K @ dual_map`` as numpy, for ``K = kernel(X_new, X_fit)``.
+
+        Predictions of round ``t`` are this times ``dual_scale * (B_t / d) z_0``.
+        """
+        ops = self.ops
+        return ops.to_numpy(ops.asarray(K) @ self.dual_map)
+
+
+def _energy(Y):
+    """``||y||^2`` of each column."""
+    return np.array([np.dot(Y[:, q], Y[:, q]) for q in range(Y.shape[1])])
+
+
+def _energy_outside(Y, Z0, n_kept, n_samples):
+    """Energy of each column of Y outside an orthonormal span of ``n_kept``."""
+    if n_kept >= n_samples:
+        return np.zeros(Y.shape[1])
+    total = np.einsum("iq,iq->q", Y, Y)
+    kept = np.einsum("iq,iq->q", Z0, Z0)
+    return np.maximum(total - kept, 0.0)
+
+
+def dense_spectrum(ops, X, Y, *, n_components=None, kernel_name="kernel"):
+    """Exact eigendecomposition (all pairs, or the leading ``n_components``)."""
+    n = X.shape[0]
+    gram = ops.kernel(X)
+    if ops.shares_memory(gram, X):
+        # kernel="precomputed" hands back X itself: never modify the caller's
+        # matrix (neither here nor in the eigensolver below).
+        gram = gram / n  # G of eq. (16)
+    else:
+        gram /= n  # G of eq. (16), in place
+    if n == 0:
+        d, U = np.zeros(0), ops.zeros((0, 0))
+    else:
+        d, U = ops.eigh(gram, top=n_components)
+    del gram
+    d = clean_spectrum(d, n, kernel_name=kernel_name)
+    Z0 = ops.to_numpy(U.T @ ops.asarray(Y))
+    return Spectrum(
+        d=d, Z0=Z0, residual=_energy_outside(Y, Z0, d.shape[0], n),
+        energy=_energy(Y), n_samples=n, dual_map=U, dual_scale=1.0 / n, X_fit=X,
+        U=U, ops=ops, solver="dense",
+    )
+
+
+def randomized_spectrum(ops, X, Y, *, n_components, random_state,
+                        kernel_name="kernel", n_oversamples=10, n_iter=4):
+    """Leading eigenpairs of the exact Gram matrix by a randomized range finder.
+
+    A Gaussian test matrix with ``n_components + n_oversamples`` columns,
+    ``n_iter`` steps of orthonormalised subspace iteration, then the exact
+    eigendecomposition of the projected matrix ``Q^T G Q``. When the test
+    matrix has as many columns as there are points the range is the whole
+    space and the exact leading pairs are returned.
+    """
+    n = X.shape[0]
+    width = min(n, n_components + n_oversamples)
+    if width >= n:
+        spectrum = dense_spectrum(
+            ops, X, Y, n_components=n_components, kernel_name=kernel_name
+        )
+        spectrum.solver = "randomized"
+        return spectrum
+    gram = ops.kernel(X)
+    if ops.shares_memory(gram, X):
+        gram = gram / n
+    else:
+        gram /= n
+    Q = ops.qr(gram @ ops.asarray(ops.standard_normal(random_state, (n, width))))
+    for _ in range(n_iter):
+        Q = ops.qr(gram @ Q)
+    T = Q.T @ (gram @ Q)
+    del gram
+    T = (T + T.T) / 2.0
+    d, W = ops.eigh(T)
+    d = d[:n_components].copy()
+    U = Q @ W[:, :n_components]
+    d = clean_spectrum(d, n, kernel_name=kernel_name)
+    Z0 = ops.to_numpy(U.T @ ops.asarray(Y))
+    return Spectrum(
+        d=d, Z0=Z0, residual=_energy_outside(Y, Z0, d.shape[0], n),
+        energy=_energy(Y), n_samples=n, dual_map=U, dual_scale=1.0 / n, X_fit=X,
+        U=U, ops=ops, solver="randomized",
+    )
+
+
+def nystroem_spectrum(ops, X, Y, *, n_components, random_state,
+                      kernel_name="kernel", chunk_size=None):
+    """Nystroem landmarks, streamed into an ``n_components`` square Gram matrix.
+
+    Memory is ``O(n_components^2 + chunk_size * n_components)`` beyond ``X``
+    and ``Y``: no ``K x K`` nor ``K x n_components`` array is formed.
+    """
+    n = X.shape[0]
+    m = n_components
+    if m >= n:
+        index = np.arange(n)
+    else:
+        index = np.sort(random_state.choice(n, size=m, replace=False))
+    landmarks = X[index]
+    # R = kernel(L, L)^{-1/2} on the range of kernel(L, L).
+    lam, Q = ops.eigh(ops.kernel(landmarks))
+    lam = clean_spectrum(lam, m, kernel_name=kernel_name)
+    r = int(np.count_nonzero(lam > 0))
+    R = Q[:, :r] / ops.asarray(np.sqrt(lam[:r]))[None, :]
+    del Q
+    # Stream C = Phi^T Phi and Phi^T Y over chunks of rows, with the features
+    # Phi = kernel(X, L) R whitened chunk by chunk: accumulating
+    # kernel(X, L)^T kernel(X, L) first would be three times cheaper but
+    # squares the condition number of kernel(L, L) (measured: 1e-6 instead of
+    # 1e-13 agreement with the dense solver when all points are landmarks).
+    if chunk_size is None:
+        chunk_size = max(64, _CHUNK_FLOATS // max(m, 1))
+    C = ops.zeros((r, r))
+    P = ops.zeros((r, Y.shape[1]))
+    for start in range(0, n, chunk_size):
+        stop = min(start + chunk_size, n)
+        Phi = ops.kernel(X[start:stop], landmarks) @ R
+        C = ops.add_gram(C, Phi)
+        P += Phi.T @ ops.asarray(Y[start:stop])
+        del Phi
+    C = ops.symmetrize_upper(C)
+    C /= n
+    s, W = ops.eigh(C)
+    s = clean_spectrum(s, n, kernel_name=kernel_name)
+    positive = s > 0
+    # z_0 = S^{-1/2} W^T Phi^T y / sqrt(K): y in the orthonormal eigenvectors
+    # Phi W S^{-1/2} / sqrt(K) of Phi Phi^T / K.
+    WtP = ops.to_numpy(W.T @ P)
+    Z0 = np.zeros((m, Y.shape[1]))
+    inv_sqrt = np.zeros(r)
+    inv_sqrt[positive] = 1.0 / np.sqrt(s[positive] * n)
+    Z0[:r] = WtP * inv_sqrt[:, None]
+    d = np.zeros(m)
+    d[:r] = s
+    dual_map = ops.zeros((m, m))
+    dual_map[:, :r] = (R @ W) * ops.asarray(np.sqrt(s) / math.sqrt(n))[None, :]
+    n_span = int(np.count_nonzero(positive))
+    return Spectrum(
+        d=d, Z0=Z0, residual=_energy_outside(Y, Z0, n_span, n),
+        energy=_energy(Y), n_samples=n, dual_map=dual_map, X_fit=landmarks,
+        U=None, ops=ops, solver="nystroem",
+    )
+
+
+#: The solvers by the name of ``eigen_solver``.
+SOLVERS = {
+    "dense": dense_spectrum,
+    "randomized": randomized_spectrum,
+    "nystroem": nystroem_spectrum,
+}
+
+
+def _check_solver(n_samples, *, kernel, eigen_solver, n_components,
+                  store_eigenvectors):
+    if eigen_solver != "dense" and n_components is None:
+        raise ValueError(
+            f"eigen_solver={eigen_solver!r} needs n_components, the number of "
+            "leading eigenpairs to keep (e.g. n_components=1000); the "
+            "directions not kept count as unfittable. Use "
+            "eigen_solver='dense' for the exact solution."
+        )
+    if eigen_solver != "dense" and n_components > n_samples:
+        raise ValueError(
+            f"n_components={n_components} exceeds the number of training "
+            f"samples ({n_samples}); choose n_components <= {n_samples}."
+        )
+    if eigen_solver == "nystroem" and kernel == "precomputed":
+        raise ValueError(
+            "eigen_solver='nystroem' evaluates the kernel on landmarks and "
+            "cannot be used with kernel='precomputed'; use 'dense' or "
+            "'randomized'."
+        )
+    if eigen_solver == "nystroem" and store_eigenvectors:
+        raise ValueError(
+            "eigen_solver='nystroem' never forms the n_samples x n_components "
+            "eigenvectors; set store_eigenvectors=False or use "
+            "eigen_solver='randomized'."
+        )
+
+
+def compute_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
+                     kernel_params=None, eigen_solver="dense", n_components=None,
+                     random_state=None, device=None, store_eigenvectors=False):
+    """The spectrum of ``kernel(X, X) / K`` and ``Y`` by the chosen solver.
+
+    The one place where ``eigen_solver`` and ``device`` are turned into
+    numerics; the keywords are the kernel estimators' parameters of the same
+    names (:func:`solver_params` reads them off an estimator).
+
+    Parameters
+    ----------
+    X : ndarray of shape (K, n_features)
+        Training points, or the Gram matrix with ``kernel="precomputed"``.
+    Y : ndarray of shape (K, Q)
+        Targets, one column per output.
+
+    Returns
+    -------
+    spectrum : Spectrum
+    """
+    _check_solver(X.shape[0], kernel=kernel, eigen_solver=eigen_solver,
+                  n_components=n_components, store_eigenvectors=store_eigenvectors)
+    kernel_kwargs = dict(kernel=kernel, gamma=gamma, degree=degree, coef0=coef0,
+                         kernel_params=kernel_params)
+    if device is None:
+        ops = NumpyOps(lambda A, B=None: _pairwise(A, B, **kernel_kwargs))
+    else:
+        from ._torch_backend import TorchOps
+
+        ops = TorchOps(device, **kernel_kwargs)
+    name = _kernel_name(kernel)
+    if eigen_solver == "dense":
+        return dense_spectrum(ops, X, Y, kernel_name=name)
+    return SOLVERS[eigen_solver](
+        ops, X, Y, n_components=n_components,
+        random_state=check_random_state(random_state), kernel_name=name,
+    )
+
+
+_SOLVER_PARAMS = ("kernel", "gamma", "degree", "coef0", "kernel_params",
+                  "eigen_solver", "n_components", "random_state", "device",
+                  "store_eigenvectors")
+
+
+def solver_params(estimator):
+    """The keywords of :func:`compute_spectrum` from a kernel estimator."""
+    return {key: getattr(estimator, key) for key in _SOLVER_PARAMS}
