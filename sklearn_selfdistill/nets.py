@@ -14,12 +14,15 @@ the vision modules also need torchvision, imported only when one is built.
 """
 
 import inspect
+from collections.abc import Mapping
 from numbers import Integral
 
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 from skorch import NeuralNet
+from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring, PrintLog
+from skorch.utils import is_dataset, to_numpy
 from torch import nn
 
 __all__ = [
@@ -36,16 +39,6 @@ __all__ = [
 ]
 
 _LOSSES = ("l2", "cross_entropy")
-
-# skorch 1.4 routes metadata (scikit-learn's metadata routing) by entry point
-# and takes the entry point from fit_params when fit goes through partial_fit;
-# earlier versions would pass the keyword on to the module's forward.
-_FIT_ROUTE = (
-    {"_routing_method": "fit"}
-    if "_routing_method" in inspect.signature(NeuralNet.fit_loop).parameters
-    else {}
-)
-
 
 # --------------------------------------------------------------------------
 # Modules
@@ -260,6 +253,40 @@ class SquaredErrorLoss:
         return diff.pow(2).reshape(len(diff), -1).sum(dim=1).mean()
 
 
+def _dataset_labels(dataset):
+    """The labels of a Dataset of ``(x, label)`` pairs, read once.
+
+    A skorch ``Dataset`` gives its ``y`` and a torchvision-style dataset its
+    ``targets`` without loading a sample; any other dataset is read sample by
+    sample (one pass of ``__getitem__``).
+    """
+    y = getattr(dataset, "y", None)
+    if y is None:
+        y = getattr(dataset, "targets", None)
+    if y is None:
+        y = [dataset[i][1] for i in range(len(dataset))]
+        y = [to_numpy(v) if torch.is_tensor(v) else v for v in y]
+    elif torch.is_tensor(y):
+        y = to_numpy(y)
+    return np.asarray(y)
+
+
+def _encoded_accuracy(net, X, y):
+    """Accuracy of ``predict_proba(X).argmax(1)`` against class indices.
+
+    The targets a :class:`DistillNetClassifier` trains on are class indices
+    (labels encoded as positions in ``classes_``) or probability rows (their
+    argmax is taken), whatever the labels' own type.
+    """
+    proba = net.predict_proba(X)
+    y = to_numpy(y) if torch.is_tensor(y) else np.asarray(y)
+    if isinstance(y, Mapping) or y is None:  # pragma: no cover - defensive
+        return float("nan")
+    if y.ndim == 2 and y.shape[1] > 1:
+        y = y.argmax(axis=1)
+    return float(np.mean(proba.argmax(axis=1) == y.reshape(-1)))
+
+
 def _softmax(logits):
     return torch.softmax(logits.float(), dim=1)
 
@@ -283,6 +310,14 @@ class _DistillNetMixin:
 
     def _infer_input_sizes(self, X):
         shape = getattr(X, "shape", None)
+        if shape is None and is_dataset(X):
+            # A Dataset: the shape of its first sample, plus a batch axis.
+            sample = getattr(X, "sample_shape", None)
+            if sample is None and len(X):
+                first = X[0]
+                first = first[0] if isinstance(first, (tuple, list)) else first
+                sample = getattr(first, "shape", None)
+            shape = None if sample is None else (len(X),) + tuple(sample)
         if shape is None or len(shape) < 2:
             return
         self.n_features_in_ = int(np.prod(shape[1:]))
@@ -324,9 +359,10 @@ class _DistillNetMixin:
 class DistillNetClassifier(_DistillNetMixin, ClassifierMixin, NeuralNet):
     """skorch classifier that trains on class labels or on soft targets.
 
-    skorch's ``NeuralNetClassifier`` infers its classes from the values of
-    ``y`` and its default loss expects labels, so it cannot be trained on a
-    teacher's probabilities. This net takes either class labels of shape
+    The paper's l2 loss between the softmax output and target probabilities
+    (or the soft-target cross-entropy), with ``classes_`` kept from the
+    labels when it trains on a teacher's probabilities. This net takes
+    either class labels of shape
     ``(n_samples,)`` or a probability matrix of shape ``(n_samples,
     n_classes)`` as ``y``; ``classes_`` come from the labels (or from
     ``classes``) and are kept when training on probabilities. The module
@@ -356,8 +392,9 @@ class DistillNetClassifier(_DistillNetMixin, ClassifierMixin, NeuralNet):
     batch_size : int, default=128
     train_split : callable or None, default=None
         ``None`` trains on all of ``X`` (as in the paper). skorch's
-        ``ValidSplit(cv)`` works too; its stratified variant does not accept
-        a probability matrix.
+        ``ValidSplit(cv)`` works too, stratified on labels (not on a
+        probability matrix); with a split, the history records ``valid_acc``
+        against the labels.
     verbose : int, default=0
         skorch's epoch log when 1.
     bf16_autocast : bool, default=False
@@ -446,8 +483,10 @@ class DistillNetClassifier(_DistillNetMixin, ClassifierMixin, NeuralNet):
         ``loss="l2"``: squared error of the softmax output summed over
         classes. ``loss="cross_entropy"``: the KL divergence from the targets
         (cross-entropy minus the targets' entropy), which is 0 exactly when
-        the output equals the targets.
+        the output equals the targets. ``y_true`` may also hold class indices
+        (one per sample), taken as one-hot targets.
         """
+        y_true = self._as_probabilities(y_true, y_pred)
         losses = _soft_target_losses(y_pred, y_true, self.loss)
         if self.loss == "cross_entropy":
             t = y_true.to(dtype=losses.dtype)
@@ -455,10 +494,47 @@ class DistillNetClassifier(_DistillNetMixin, ClassifierMixin, NeuralNet):
             losses = losses - entropy
         return losses
 
+    def _as_probabilities(self, y_true, y_pred):
+        """One-hot rows for a batch of class indices; probabilities unchanged."""
+        y_true = torch.as_tensor(y_true, device=y_pred.device)
+        if y_true.ndim == 1 or (y_true.ndim == 2 and y_true.shape[1] == 1
+                                and not y_true.is_floating_point()):
+            n_classes = y_pred.shape[1]
+            return nn.functional.one_hot(y_true.reshape(-1).long(),
+                                         n_classes).to(torch.float32)
+        return y_true
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """The criterion on probability targets (class indices made one-hot)."""
+        y_pred_main = y_pred[0] if isinstance(y_pred, tuple) else y_pred
+        y_true = self._as_probabilities(y_true, y_pred_main)
+        return super().get_loss(y_pred, y_true, X=X, training=training)
+
+    @property
+    def _default_callbacks(self):
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            ("valid_acc", EpochScoring(_encoded_accuracy, name="valid_acc",
+                                       lower_is_better=False)),
+            ("print_log", PrintLog()),
+        ]
+
     def _get_predict_nonlinearity(self):
         if self.predict_nonlinearity == "auto":
             return _softmax
         return super()._get_predict_nonlinearity()
+
+    def _encode_targets(self, y, keep_classes):
+        """Class indices (int64) for labels, float32 rows for probabilities."""
+        y_arr = np.asarray(y)
+        probabilities = y_arr.ndim == 2 and (
+            y_arr.shape[1] > 1 or np.issubdtype(y_arr.dtype, np.floating))
+        classes, P = self._prepare_targets(y_arr, keep_classes)
+        if probabilities:
+            return classes, P
+        return classes, P.argmax(axis=1).astype(np.int64)
 
     def _prepare_targets(self, y, keep_classes):
         """Probability matrix (float32) for labels or probabilities."""
@@ -512,36 +588,53 @@ class DistillNetClassifier(_DistillNetMixin, ClassifierMixin, NeuralNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, ...)
-            Inputs (cast to float32 when a float64 array).
-        y : array-like of shape (n_samples,) or (n_samples, n_classes)
-            Class labels, or target probabilities (rows summing to 1).
+        X : array-like of shape (n_samples, ...) or Dataset
+            Inputs (cast to float32 when a float64 array), or a torch or
+            skorch ``Dataset`` yielding ``(x, label)`` pairs with labels
+            ``0, ..., n_classes - 1`` (then ``y=None``; the classes are read
+            from the dataset's labels once).
+        y : array-like of shape (n_samples,) or (n_samples, n_classes) or None
+            Class labels, or target probabilities (rows summing to 1). skorch
+            trains on the labels' positions in ``classes_`` (so a stratified
+            ``ValidSplit`` and ``EpochScoring`` see class indices); the loss
+            takes them as one-hot rows.
         **fit_params : dict
-            Passed to skorch (the module's forward and the train split).
+            Passed to skorch's ``fit`` (the module's forward and the train
+            split).
 
         Returns
         -------
         self : DistillNetClassifier
         """
-        if y is None:
-            raise ValueError("DistillNetClassifier.fit needs y.")
         X = self._as_float32(X)
         keep = bool(self.warm_start and self.initialized_)
-        classes, P = self._prepare_targets(y, keep_classes=keep)
+        if y is None:
+            if not is_dataset(X):
+                raise ValueError(
+                    "DistillNetClassifier.fit needs y, or a Dataset as X that "
+                    "yields (x, label) pairs."
+                )
+            y_fit = None
+            labels = _dataset_labels(X)
+            classes, _ = self._encode_targets(labels, keep_classes=keep)
+        else:
+            classes, y_fit = self._encode_targets(y, keep_classes=keep)
         self.classes_ = classes
-        self.n_outputs_ = P.shape[1]
+        self.n_outputs_ = len(classes)
         self._infer_input_sizes(X)
-        if not keep:
-            self.initialize()
-        NeuralNet.partial_fit(self, X, P, **_FIT_ROUTE, **fit_params)
-        return self
+        # skorch's fit calls partial_fit: the targets are encoded already.
+        self._fitting_encoded = True
+        try:
+            return super().fit(X, y_fit, **fit_params)
+        finally:
+            del self._fitting_encoded
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Train further without re-initialising (labels or probabilities).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, ...)
+        X : array-like of shape (n_samples, ...) or Dataset
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
         classes : array-like, default=None
             Used on the first call when ``classes`` was not given at
@@ -552,13 +645,15 @@ class DistillNetClassifier(_DistillNetMixin, ClassifierMixin, NeuralNet):
         -------
         self : DistillNetClassifier
         """
+        if getattr(self, "_fitting_encoded", False):
+            return super().partial_fit(X, y, **fit_params)
         X = self._as_float32(X)
         if not self.initialized_:
             if classes is not None and self.classes is None:
                 self.classes = classes
             return self.fit(X, y, **fit_params)
-        _, P = self._prepare_targets(y, keep_classes=True)
-        return NeuralNet.partial_fit(self, X, P, **fit_params)
+        y_fit = None if y is None else self._encode_targets(y, True)[1]
+        return super().partial_fit(X, y_fit, **fit_params)
 
     def predict_proba(self, X):
         """Class probabilities (softmax of the logits), float32.
@@ -707,10 +802,11 @@ class DistillNetRegressor(_DistillNetMixin, RegressorMixin, NeuralNet):
         Y = self._prepare_y(y)
         self.n_outputs_ = Y.shape[1]
         self._infer_input_sizes(X)
-        if not (self.warm_start and self.initialized_):
-            self.initialize()
-        NeuralNet.partial_fit(self, X, Y, **_FIT_ROUTE, **fit_params)
-        return self
+        self._fitting_encoded = True
+        try:
+            return super().fit(X, Y, **fit_params)
+        finally:
+            del self._fitting_encoded
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Train further without re-initialising.
@@ -727,10 +823,12 @@ class DistillNetRegressor(_DistillNetMixin, RegressorMixin, NeuralNet):
         -------
         self : DistillNetRegressor
         """
+        if getattr(self, "_fitting_encoded", False):
+            return super().partial_fit(X, y, **fit_params)
         if not self.initialized_:
             return self.fit(X, y, **fit_params)
-        return NeuralNet.partial_fit(self, self._as_float32(X), self._prepare_y(y),
-                                     **fit_params)
+        return super().partial_fit(self._as_float32(X), self._prepare_y(y),
+                                   **fit_params)
 
     def predict(self, X):
         """Predictions, float32, 1-D when ``y`` was 1-D.
