@@ -8,22 +8,31 @@ the vision modules also need torchvision, imported only when one is built.
   paper's l2 loss on the softmax output or the soft-target cross-entropy.
 * :class:`DistillNetRegressor`: the matching regressor (float32 in and out,
   output size from the data).
+* :class:`SoftNLLLoss`: skorch's NLL on probability outputs, for probability
+  targets.
 * Modules: :class:`MLPModule`, :class:`CIFARResNet` (ResNet 18/34/50) and
   :class:`CIFARVGG` (VGG 11/16) adapted to 32x32 inputs, with the factories
   :func:`make_mlp`, :func:`make_resnet` and :func:`make_vgg`.
 """
 
 import inspect
-from collections.abc import Mapping
-from numbers import Integral
 
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 from skorch import NeuralNet
 from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring, PrintLog
-from skorch.utils import is_dataset, to_numpy
+from skorch.utils import is_dataset
 from torch import nn
+
+from ._modules import (
+    CIFARVGG,
+    CIFARResNet,
+    MLPModule,
+    make_mlp,
+    make_resnet,
+    make_vgg,
+)
 
 __all__ = [
     "DistillNetClassifier",
@@ -31,6 +40,7 @@ __all__ = [
     "MLPModule",
     "CIFARResNet",
     "CIFARVGG",
+    "SoftNLLLoss",
     "SoftTargetLoss",
     "SquaredErrorLoss",
     "make_mlp",
@@ -38,322 +48,22 @@ __all__ = [
     "make_vgg",
 ]
 
-_LOSSES = ("l2", "cross_entropy")
-
-# --------------------------------------------------------------------------
-# Modules
-# --------------------------------------------------------------------------
-
-
-class MLPModule(nn.Module):
-    """Multilayer perceptron: Linear, ReLU (and dropout) per hidden layer, then Linear.
-
-    Parameters
-    ----------
-    n_features : int
-        Input size. The nets of this module fill it in from ``X`` at fit time.
-    n_outputs : int
-        Output size (classes or regression targets), filled in from ``y``.
-    hidden_units : int or tuple of int, default=(64,)
-        Width of each hidden layer; an int means one hidden layer.
-    dropout : float, default=0.0
-        Dropout probability after each hidden layer.
-    """
-
-    def __init__(self, n_features, n_outputs, hidden_units=(64,), dropout=0.0):
-        super().__init__()
-        if isinstance(hidden_units, Integral):
-            hidden_units = (int(hidden_units),)
-        layers = []
-        width = int(n_features)
-        for units in hidden_units:
-            layers += [nn.Linear(width, int(units)), nn.ReLU()]
-            if dropout:
-                layers.append(nn.Dropout(dropout))
-            width = int(units)
-        layers.append(nn.Linear(width, int(n_outputs)))
-        self.layers = nn.Sequential(*layers)
-
-    def forward(self, X):
-        return self.layers(X.reshape(len(X), -1))
-
-
-def _torchvision_models():
-    try:
-        import torchvision.models as models
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "The ResNet and VGG modules need torchvision: pip install "
-            '"sklearn-selfdistill[torch]" (or pip install torchvision).'
-        ) from exc
-    return models
-
-
-_RESNET_DEPTHS = {18: "resnet18", 34: "resnet34", 50: "resnet50"}
-_VGG_DEPTHS = {11: "vgg11", 16: "vgg16"}
-
-
-class CIFARResNet(nn.Module):
-    """torchvision's ResNet with the CIFAR stem, for 32x32 inputs.
-
-    The ImageNet stem (7x7 convolution with stride 2 and a max-pool) would
-    shrink a 32x32 image to 8x8 before the first block; the CIFAR stem is one
-    3x3 convolution with stride 1 and no max-pool, as in He et al. (2016,
-    Sec. 4.2) and the ResNet-50 of Mobahi et al. (2020, Sec. 5).
-
-    Parameters
-    ----------
-    n_outputs : int, default=10
-        Number of classes.
-    depth : {18, 34, 50}, default=18
-        ResNet depth.
-    in_channels : int, default=3
-        Input channels (filled in from ``X`` by the nets of this module).
-    """
-
-    def __init__(self, n_outputs=10, depth=18, in_channels=3):
-        super().__init__()
-        if depth not in _RESNET_DEPTHS:
-            raise ValueError(
-                f"depth must be one of {sorted(_RESNET_DEPTHS)} for a ResNet; "
-                f"got {depth!r}."
-            )
-        models = _torchvision_models()
-        net = getattr(models, _RESNET_DEPTHS[depth])(weights=None,
-                                                     num_classes=int(n_outputs))
-        net.conv1 = nn.Conv2d(int(in_channels), 64, kernel_size=3, stride=1,
-                              padding=1, bias=False)
-        net.maxpool = nn.Identity()
-        self.net = net
-
-    def forward(self, X):
-        return self.net(X)
-
-
-class CIFARVGG(nn.Module):
-    """torchvision's VGG (with batch normalisation) adapted to 32x32 inputs.
-
-    Five max-pools leave a 1x1x512 map for a 32x32 image, so the 7x7 average
-    pool and the 4096-wide classifier of the ImageNet model are replaced by a
-    flatten and one linear layer 512 -> ``n_outputs`` (the usual CIFAR VGG).
-
-    Parameters
-    ----------
-    n_outputs : int, default=10
-        Number of classes.
-    depth : {11, 16}, default=16
-        VGG depth.
-    in_channels : int, default=3
-        Input channels (filled in from ``X`` by the nets of this module).
-    batch_norm : bool, default=True
-        Use the batch-normalised variant (``vgg11_bn``, ``vgg16_bn``).
-    """
-
-    def __init__(self, n_outputs=10, depth=16, in_channels=3, batch_norm=True):
-        super().__init__()
-        if depth not in _VGG_DEPTHS:
-            raise ValueError(
-                f"depth must be one of {sorted(_VGG_DEPTHS)} for a VGG; "
-                f"got {depth!r}."
-            )
-        models = _torchvision_models()
-        name = _VGG_DEPTHS[depth] + ("_bn" if batch_norm else "")
-        net = getattr(models, name)(weights=None)
-        first = net.features[0]
-        net.features[0] = nn.Conv2d(int(in_channels), first.out_channels,
-                                    kernel_size=3, padding=1)
-        self.features = net.features
-        self.classifier = nn.Linear(512, int(n_outputs))
-
-    def forward(self, X):
-        return self.classifier(torch.flatten(self.features(X), 1))
-
-
-def make_mlp(n_features, n_outputs, hidden_units=(64,), dropout=0.0):
-    """Build an :class:`MLPModule` (see there for the parameters)."""
-    return MLPModule(n_features, n_outputs, hidden_units=hidden_units,
-                     dropout=dropout)
-
-
-def make_resnet(depth=18, n_classes=10, in_channels=3):
-    """Build a ResNet 18, 34 or 50 for 32x32 inputs (:class:`CIFARResNet`).
-
-    Parameters
-    ----------
-    depth : {18, 34, 50}, default=18
-    n_classes : int, default=10
-    in_channels : int, default=3
-
-    Returns
-    -------
-    module : CIFARResNet
-    """
-    return CIFARResNet(n_outputs=n_classes, depth=depth, in_channels=in_channels)
-
-
-def make_vgg(depth=16, n_classes=10, in_channels=3, batch_norm=True):
-    """Build a VGG 11 or 16 for 32x32 inputs (:class:`CIFARVGG`).
-
-    Parameters
-    ----------
-    depth : {11, 16}, default=16
-    n_classes : int, default=10
-    in_channels : int, default=3
-    batch_norm : bool, default=True
-
-    Returns
-    -------
-    module : CIFARVGG
-    """
-    return CIFARVGG(n_outputs=n_classes, depth=depth, in_channels=in_channels,
-                    batch_norm=batch_norm)
-
-
-# --------------------------------------------------------------------------
-# Losses (plain callables, not nn.Modules: they have no parameters, and
-# accelerate must not wrap a parameterless module in DistributedDataParallel)
-# --------------------------------------------------------------------------
-
-
-def _soft_target_losses(logits, target, loss):
-    """Per-sample loss between ``softmax(logits)`` and probability targets."""
-    logits = logits.float()
-    target = target.to(dtype=logits.dtype)
-    if loss == "l2":
-        return (torch.softmax(logits, dim=1) - target).pow(2).sum(dim=1)
-    return -(target * torch.log_softmax(logits, dim=1)).sum(dim=1)
-
-
-class SoftTargetLoss:
-    """Loss between a classifier's logits and target probabilities.
-
-    Parameters
-    ----------
-    loss : {"l2", "cross_entropy"}, default="l2"
-        ``"l2"``: squared error between the softmax output and the target
-        vector, summed over classes, averaged over samples (the loss of Sec.
-        5 of Mobahi et al., 2020). ``"cross_entropy"``: soft-target
-        cross-entropy ``-sum_c t_c log softmax(z)_c``, averaged over samples.
-    """
-
-    def __init__(self, loss="l2"):
-        if loss not in _LOSSES:
-            raise ValueError(f"loss must be one of {_LOSSES}; got {loss!r}.")
-        self.loss = loss
-
-    def __call__(self, logits, target):
-        return _soft_target_losses(logits, target, self.loss).mean()
-
-
-class SquaredErrorLoss:
-    """Squared error summed over outputs, averaged over samples."""
-
-    def __call__(self, y_pred, y_true):
-        diff = y_pred.float() - y_true.to(dtype=torch.float32).reshape(y_pred.shape)
-        return diff.pow(2).reshape(len(diff), -1).sum(dim=1).mean()
-
-
-def _dataset_labels(dataset):
-    """The labels of a Dataset of ``(x, label)`` pairs, read once.
-
-    A skorch ``Dataset`` gives its ``y`` and a torchvision-style dataset its
-    ``targets`` without loading a sample; any other dataset is read sample by
-    sample (one pass of ``__getitem__``).
-    """
-    y = getattr(dataset, "y", None)
-    if y is None:
-        y = getattr(dataset, "targets", None)
-    if y is None:
-        y = [dataset[i][1] for i in range(len(dataset))]
-        y = [to_numpy(v) if torch.is_tensor(v) else v for v in y]
-    elif torch.is_tensor(y):
-        y = to_numpy(y)
-    return np.asarray(y)
-
-
-def _encoded_accuracy(net, X, y):
-    """Accuracy of ``predict_proba(X).argmax(1)`` against class indices.
-
-    The targets a :class:`DistillNetClassifier` trains on are class indices
-    (labels encoded as positions in ``classes_``) or probability rows (their
-    argmax is taken), whatever the labels' own type.
-    """
-    proba = net.predict_proba(X)
-    y = to_numpy(y) if torch.is_tensor(y) else np.asarray(y)
-    if isinstance(y, Mapping) or y is None:  # pragma: no cover - defensive
-        return float("nan")
-    if y.ndim == 2 and y.shape[1] > 1:
-        y = y.argmax(axis=1)
-    return float(np.mean(proba.argmax(axis=1) == y.reshape(-1)))
-
-
-def _softmax(logits):
-    return torch.softmax(logits.float(), dim=1)
-
-
-def _identity_float(x):
-    return x.float()
-
+from ._data import _dataset_labels
+from ._netbase import _DistillNetMixin
+from ._losses import (
+    _LOSSES,
+    SoftNLLLoss,
+    SoftTargetLoss,
+    SquaredErrorLoss,
+    _encoded_accuracy,
+    _identity_float,
+    _soft_target_losses,
+    _softmax,
+)
 
 # --------------------------------------------------------------------------
 # Nets
 # --------------------------------------------------------------------------
-
-
-class _DistillNetMixin:
-    """Shared plumbing: float32 inputs, module sizes from the data, bf16 autocast."""
-
-    def _as_float32(self, X):
-        if isinstance(X, np.ndarray) and X.dtype != np.float32:
-            return X.astype(np.float32)
-        return X
-
-    def _infer_input_sizes(self, X):
-        shape = getattr(X, "shape", None)
-        if shape is None and is_dataset(X):
-            # A Dataset: the shape of its first sample, plus a batch axis.
-            sample = getattr(X, "sample_shape", None)
-            if sample is None and len(X):
-                first = X[0]
-                first = first[0] if isinstance(first, (tuple, list)) else first
-                sample = getattr(first, "shape", None)
-            shape = None if sample is None else (len(X),) + tuple(sample)
-        if shape is None or len(shape) < 2:
-            return
-        self.n_features_in_ = int(np.prod(shape[1:]))
-        if len(shape) == 4:  # images (N, C, H, W)
-            self.n_channels_in_ = int(shape[1])
-
-    def initialize_module(self):
-        kwargs = self.get_params_for("module")
-        module = self.module
-        if isinstance(module, type):
-            accepted = inspect.signature(module).parameters
-            inferred = {
-                "n_features": getattr(self, "n_features_in_", None),
-                "n_outputs": getattr(self, "n_outputs_", None),
-                "in_channels": getattr(self, "n_channels_in_", None),
-            }
-            for name, value in inferred.items():
-                if name in accepted and name not in kwargs and value is not None:
-                    kwargs[name] = value
-        self.module_ = self.initialized_instance(module, kwargs)
-        return self
-
-    def _autocast_device_type(self):
-        if self.device is not None:
-            return torch.device(self.device).type
-        for param in self.module_.parameters():
-            return param.device.type
-        return "cpu"
-
-    def infer(self, x, **fit_params):
-        if not self.bf16_autocast:
-            return super().infer(x, **fit_params)
-        with torch.autocast(device_type=self._autocast_device_type(),
-                            dtype=torch.bfloat16):
-            out = super().infer(x, **fit_params)
-        return out.float()
 
 
 class DistillNetClassifier(_DistillNetMixin, ClassifierMixin, NeuralNet):
