@@ -169,9 +169,24 @@ class SklearnRounds:
 
 def check_basis_kernel(kernel, params, X_rows):
     """Evaluate the basis kernel on two rows: typos and bad callables fail here."""
+    from sklearn.gaussian_process.kernels import Kernel
+    from sklearn.metrics.pairwise import KERNEL_PARAMS
+
     given = dict(params or {})
     params = dict(given)
     m = X_rows.shape[0]
+    if isinstance(kernel, str) or isinstance(kernel, Kernel):
+        # scikit-learn's pairwise_kernels drops unknown parameters silently.
+        accepted = set() if isinstance(kernel, Kernel) or kernel == "green_spline" \
+            else set(KERNEL_PARAMS[kernel])
+        unknown = sorted(set(given) - accepted)
+        if unknown:
+            raise ValueError(
+                f"basis_kernel_params has {unknown} that basis_kernel="
+                f"{kernel!r} does not take; it takes "
+                f"{sorted(accepted) if accepted else 'none'}. Fix the names "
+                "(e.g. {'gamma': 0.1} for 'rbf')."
+            )
     try:
         gram = _pairwise(
             X_rows, kernel=kernel, gamma=params.pop("gamma", None),

@@ -26,7 +26,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._tags import ClassifierTags, RegressorTags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._rounds import (
     basis_coefficients,
@@ -213,7 +213,7 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
                 if hasattr(self, name):
                     delattr(self, name)
             if classifier:
-                y = validate_data(self, X="no_validation", y=y, ensure_2d=False)
+                y = column_or_1d(y, warn=True)
         elif rounds.skorch:
             X, y = validate_data(self, X, y, dtype=np.float32, allow_nd=True,
                                  multi_output=not classifier,
