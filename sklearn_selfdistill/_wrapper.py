@@ -6,22 +6,17 @@ skorch net, so ``SelfDistillationWrapper(Ridge())`` works without them.
 """
 
 import os
-import pickle
-import signal
 import sys
-import threading
 import time
-import warnings
 from numbers import Integral, Real
 from types import SimpleNamespace
 
-import joblib
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, is_classifier
 from sklearn.gaussian_process.kernels import Kernel
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.metrics.pairwise import PAIRWISE_KERNEL_FUNCTIONS
-from sklearn.utils import check_random_state, get_tags
+from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._tags import ClassifierTags, RegressorTags
 from sklearn.utils.metaestimators import available_if
@@ -33,6 +28,14 @@ from ._rounds import (
     check_basis_kernel,
     is_skorch_net,
     make_rounds,
+)
+from ._chain import (
+    Interrupt,
+    add_round,
+    fingerprint,
+    interrupted,
+    round_seed,
+    start_chain,
 )
 from ._wrapper_doc import WRAPPER_DOC
 
@@ -63,46 +66,6 @@ def _is_dataset(X):
     from torch.utils.data import Dataset
 
     return isinstance(X, Dataset)
-
-
-def _round_seed(base, t):
-    """Seed of round ``t``: a function of the base seed and ``t`` only."""
-    return int(np.random.SeedSequence([base, t]).generate_state(1)[0] % (2**31 - 1))
-
-
-def _hash(obj):
-    try:
-        return joblib.hash(obj)
-    except Exception:  # pragma: no cover - unpicklable parameters
-        return repr(obj)
-
-
-class _Interrupt:
-    """Catches SIGINT (Ctrl-C) in the main thread during a fit.
-
-    skorch ends training on ``KeyboardInterrupt`` by design (its own early
-    stopping raises one), so a Ctrl-C inside a round would only cut the round
-    short; the flag tells the wrapper the user asked to stop.
-    """
-
-    def __init__(self):
-        self.hit = False
-        self._previous = None
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.getsignal(signal.SIGINT)
-            signal.signal(signal.SIGINT, self._handler)
-        return self
-
-    def _handler(self, signum, frame):
-        self.hit = True
-        raise KeyboardInterrupt
-
-    def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-        return False
 
 
 class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
@@ -246,7 +209,7 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
             data.flat = self._flat_inputs(X, dataset)
         if rounds.skorch:
             data.train, data.plain = rounds.training_data(X, data.y_skorch)
-        data.fingerprint = _hash((type(X).__name__, len(y), y) if dataset
+        data.fingerprint = fingerprint((type(X).__name__, len(y), y) if dataset
                                  else (X, y))
         return data
 
@@ -267,7 +230,7 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
                   if k not in _FREE_PARAMS}
         if isinstance(params["random_state"], np.random.RandomState):
             params["random_state"] = "RandomState"
-        return _hash((params, data.fingerprint))
+        return fingerprint((params, data.fingerprint))
 
     # ------------------------------------------------------------------- fit
 
@@ -324,11 +287,11 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
             check_basis_kernel(self.basis_kernel, self.basis_kernel_params,
                                data.flat[:2])
         signature = self._signature(data)
-        chain = self._start_chain(previous, signature)
+        chain = start_chain(self, previous, signature)
         base = chain["seed_base"]
         seeded = self.random_state is not None
         w = float(self.ground_truth_weight)
-        with _Interrupt() as interrupt:
+        with Interrupt() as interrupt:
             for t in range(len(chain["outputs"]), self.n_rounds + 1):
                 start = time.perf_counter()
                 fixed = None
@@ -337,13 +300,13 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
                 teacher = chain["models"][-1] if t > 0 else None
                 try:
                     model, record, outputs = rounds.fit_round(
-                        data, t, fixed, teacher, _round_seed(base, t) if seeded
+                        data, t, fixed, teacher, round_seed(base, t) if seeded
                         else None, fit_params)
                 except KeyboardInterrupt:
                     if not interrupt.hit:
                         raise
                 if interrupt.hit:
-                    self._interrupted(t, chain)
+                    interrupted(self, t, chain)
                     break
                 outputs = outputs.reshape(data.n, -1)
                 targets = data.Y0 if t == 0 else fixed
@@ -354,87 +317,9 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
                     "fit_seconds": time.perf_counter() - start,
                     **record,
                 }
-                self._add_round(chain, model, record, outputs, t)
+                add_round(self, chain, model, record, outputs, t)
         self._finish(chain, data, rounds)
         return self
-
-    def _start_chain(self, previous, signature):
-        """The rounds kept from a previous fit or a checkpoint, and the seed base."""
-        state = previous.get("_chain_state")
-        if self.warm_start and state is not None:
-            if state["signature"] != signature:
-                raise ValueError(
-                    "warm_start=True continues the previous fit, whose parameters "
-                    "(other than n_rounds, warm_start, verbose and checkpoint_dir) "
-                    "or training data differ from this call's. Fit with the same "
-                    "data and parameters, or set warm_start=False to start again."
-                )
-            done = len(state["outputs"]) - 1
-            if self.n_rounds < done:
-                raise ValueError(
-                    f"n_rounds={self.n_rounds} must be at least the "
-                    f"{done} rounds already fitted when warm_start=True "
-                    "(as for n_estimators in gradient boosting); set "
-                    "warm_start=False to fit fewer rounds."
-                )
-            chain = {k: list(v) if isinstance(v, list) else v
-                     for k, v in state.items()}
-            chain["history"] = [r for r in chain["history"]
-                                if not r.get("interrupted")]
-            return chain
-        rng = check_random_state(self.random_state)
-        chain = {"signature": signature, "outputs": [], "models": [],
-                 "history": [], "seed_base": int(rng.randint(2**31 - 1))}
-        if self.checkpoint_dir is not None:
-            self._load_checkpoints(chain)
-        return chain
-
-    def _checkpoint_path(self, t):
-        return os.path.join(os.fspath(self.checkpoint_dir), f"round_{t:04d}.pkl")
-
-    def _load_checkpoints(self, chain):
-        t = 0
-        while t <= self.n_rounds and os.path.exists(self._checkpoint_path(t)):
-            with open(self._checkpoint_path(t), "rb") as f:
-                saved = pickle.load(f)
-            if saved["signature"] != chain["signature"]:
-                break
-            chain["seed_base"] = saved["seed_base"]
-            self._add_round(chain, saved["model"], saved["record"],
-                            saved["outputs"], t, save=False)
-            t += 1
-
-    def _add_round(self, chain, model, record, outputs, t, save=True):
-        if self.verbose:
-            print(
-                f"[SelfDistillationWrapper] round {t}: train_loss "
-                f"{record['train_loss']:.6g}, train_score (original labels) "
-                f"{record['train_score']:.4f}, {record['fit_seconds']:.2f} s"
-            )
-        if save and self.checkpoint_dir is not None:
-            os.makedirs(self.checkpoint_dir, exist_ok=True)
-            path = self._checkpoint_path(t)
-            with open(path + ".tmp", "wb") as f:
-                pickle.dump({"signature": chain["signature"], "model": model,
-                             "seed_base": chain["seed_base"], "record": record,
-                             "outputs": outputs.astype(np.float32)}, f)
-            os.replace(path + ".tmp", path)
-        if self.keep == "last" and chain["models"]:
-            chain["models"][-1] = None
-        chain["models"].append(model)
-        chain["history"].append(record)
-        chain["outputs"].append(np.asarray(outputs, dtype=np.float64))
-
-    def _interrupted(self, t, chain):
-        if not chain["outputs"]:
-            raise KeyboardInterrupt
-        chain["history"].append({"round": t, "interrupted": True})
-        warnings.warn(
-            f"Interrupted (SIGINT) in round {t}: that round is dropped and the "
-            f"wrapper keeps rounds 0 to {t - 1}. Fit again with warm_start=True "
-            "(or the same checkpoint_dir) to train the remaining rounds.",
-            UserWarning,
-        )
 
     def _finish(self, chain, data, rounds):
         models = [m for m in chain["models"] if m is not None]

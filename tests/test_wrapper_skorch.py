@@ -28,10 +28,9 @@ from skorch.dataset import ValidSplit  # noqa: E402
 from torch import nn  # noqa: E402
 
 from sklearn_selfdistill import SelfDistillationWrapper  # noqa: E402
-from sklearn_selfdistill._wrapper import _round_seed  # noqa: E402
+from sklearn_selfdistill._chain import round_seed  # noqa: E402
 from sklearn_selfdistill.nets import (  # noqa: E402
     DistillNetClassifier,
-    MLPModule,
     SoftNLLLoss,
 )
 
@@ -79,7 +78,7 @@ def digits():
 
 def _alone(net, X, y, random_state):
     """The same net trained by skorch alone, seeded as the wrapper's round 0."""
-    torch.manual_seed(_round_seed(random_state, 0))
+    torch.manual_seed(round_seed(random_state, 0))
     return net.fit(X, y)
 
 
