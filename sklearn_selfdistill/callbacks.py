@@ -25,11 +25,6 @@ def _batch_losses(net, y_pred, y_true, X=None):
     n = len(y_true)
     per_sample = getattr(net, "per_sample_loss", None)
     if per_sample is not None:
-        # Inside a self-distillation round the batch carries the sample
-        # indices; the round's targets are looked up from them.
-        resolve = getattr(net, "_selfdistill_targets", None)
-        if resolve is not None:
-            y_true = resolve(y_true, X, y_pred.device)
         return per_sample(y_pred, y_true).double().sum(), n
     loss = net.get_loss(y_pred, y_true, X=X, training=False)
     return loss.detach().double() * n, n
@@ -71,6 +66,12 @@ def full_pass_loss(net, dataset):
         Xi, yi = unpack_data(batch)
         y_pred = net.evaluation_step(batch, training=False)
         device = y_pred.device if torch.is_tensor(y_pred) else net.device
+        # Inside a self-distillation round the batch carries the sample
+        # indices: the round's targets are looked up from them (before the
+        # processes' batches are gathered).
+        resolve = getattr(net, "_selfdistill_targets", None)
+        if resolve is not None:
+            yi, Xi = resolve(yi, Xi, device), None
         yi = to_tensor(yi, device=device)
         if accelerator is not None:
             yi = accelerator.gather_for_metrics(yi)
