@@ -94,6 +94,20 @@ class _IndexedDataset(TorchDataset):
         return {_X_KEY: x, _IDX_KEY: i}, y
 
 
+class _IndexedArrays(TorchDataset):
+    """Rows of arrays ``X`` and ``y`` as ``({x, index}, y)``: one lookup per sample."""
+
+    def __init__(self, X, y):
+        self.X, self.y = X, y
+        self.sample_shape = tuple(X.shape[1:])
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return {_X_KEY: self.X[i], _IDX_KEY: i}, self.y[i]
+
+
 def _is_indexed(X):
     return isinstance(X, Mapping) and _IDX_KEY in X
 
@@ -306,8 +320,9 @@ class SkorchRounds:
 
     def training_data(self, X, y_skorch):
         """The indexed dataset the round trains on, and the plain one."""
-        base = X if isinstance(X, TorchDataset) else SkorchDataset(X, y_skorch)
-        return _IndexedDataset(base), base
+        if isinstance(X, TorchDataset):
+            return _IndexedDataset(X), X
+        return _IndexedArrays(X, y_skorch), SkorchDataset(X, y_skorch)
 
     def fit_round(self, data, t, fixed, teacher, seed, fit_params):
         """Train round ``t``; return the net, its record and training outputs."""
