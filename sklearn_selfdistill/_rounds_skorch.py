@@ -319,7 +319,8 @@ class SkorchRounds:
     # --------------------------------------------------------- one round
 
     def training_data(self, X, y_skorch):
-        """The indexed dataset the round trains on, and the plain one."""
+        """The indexed dataset the round trains on, and the plain one (for
+        ``forward``)."""
         if isinstance(X, TorchDataset):
             return _IndexedDataset(X), X
         return _IndexedArrays(X, y_skorch), SkorchDataset(X, y_skorch)
@@ -388,7 +389,7 @@ class SkorchRounds:
                 model.train_split = user_split
             # (torch's DataLoader draws a seed from the generator even when
             # it does not shuffle.)
-            outputs = self.outputs(model, data.plain)
+            outputs = self.outputs(model, data.X)
         record = {"epochs": len(model.history)}
         for key in ("valid_acc", "valid_loss"):
             if model.history and key in model.history[-1]:
@@ -409,12 +410,30 @@ class SkorchRounds:
         """Outputs of a fitted net: one batch-wise evaluation pass on its device.
 
         Class probabilities (``(n, n_classes)``; ``(n, 2)`` for a binary net)
-        or regression outputs, float64 on the CPU.
+        or regression outputs, float64 on the CPU. Arrays go to skorch's
+        ``evaluation_step`` in slices of the validation batch size (no
+        per-sample loading); a Dataset, or any input of a net with an
+        ``accelerator`` (whose loaders shard the data), through skorch's
+        ``forward``.
         """
+        nonlinearity = model._get_predict_nonlinearity()
         with torch.no_grad():
-            out = model.forward(X, training=False, device=model.device)
-            out = model._get_predict_nonlinearity()(out)
-            return out.detach().to("cpu", torch.float64).numpy().reshape(len(out), -1)
+            if isinstance(X, TorchDataset) or getattr(model, "accelerator",
+                                                      None) is not None:
+                out = nonlinearity(model.forward(X, training=False,
+                                                 device=model.device))
+                return out.to("cpu", torch.float64).numpy().reshape(len(out), -1)
+            size = model.get_params_for("iterator_valid").get(
+                "batch_size", model.batch_size)
+            size = len(X) if size in (None, -1) else int(size)
+            chunks = []
+            for start in range(0, len(X), size):
+                out = model.evaluation_step((torch.as_tensor(X[start:start + size]),
+                                             None), training=False)
+                out = out[0] if isinstance(out, tuple) else out
+                chunks.append(nonlinearity(out).to("cpu", torch.float64))
+            out = torch.cat(chunks)
+            return out.numpy().reshape(len(out), -1)
 
     def round_loss(self, model, outputs, targets):
         """Training loss of a round against its targets (``history_``).
