@@ -37,6 +37,7 @@ def make_net(epochs):
         MLPModule, module__n_features=20, module__n_outputs=4,
         module__hidden_units=(64,), criterion=nn.CrossEntropyLoss,
         max_epochs=epochs, batch_size=128, lr=0.05, train_split=None,
+        verbose=0,  # the wrapper silences the epoch log at verbose=0 too
     )
 
 
