@@ -385,3 +385,26 @@ def test_threads_reproducible_and_global_generator_untouched(digits):
     main = clone(wrapper).fit(X, y)
     for fit in fits:
         assert_array_equal(fit.predict_proba(Xt), main.predict_proba(Xt))
+
+
+def test_user_callbacks_work_in_every_round(digits, tmp_path):
+    from skorch.callbacks import Checkpoint, LRScheduler, ProgressBar
+
+    X, y, _, _ = digits
+    net = NeuralNetClassifier(
+        LogitMLP, criterion=nn.CrossEntropyLoss, max_epochs=3, lr=0.1,
+        batch_size=128, iterator_train__shuffle=True,
+        callbacks=[LRScheduler("StepLR", step_size=1, gamma=0.5),
+                   Checkpoint(monitor="valid_loss_best", dirname=str(tmp_path)),
+                   ProgressBar()],
+    )
+    model = SelfDistillationWrapper(net, n_rounds=1, random_state=0,
+                                    basis_kernel=None).fit(X, y)
+    for est in model.estimators_:
+        # StepLR halves the rate every epoch: 0.1 * 0.5 ** 3 after three.
+        assert_allclose(est.optimizer_.param_groups[0]["lr"], 0.0125)
+        assert len(est.history) == 3 and "valid_acc" in est.history[-1]
+        assert est.iterator_train__shuffle is True
+    assert (tmp_path / "params.pt").exists()
+    # The user's net is untouched.
+    assert not hasattr(net, "module_")
