@@ -42,8 +42,13 @@ class Interrupt:
         self._previous = None
 
     def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.getsignal(signal.SIGINT)
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        previous = signal.getsignal(signal.SIGINT)
+        # A handler installed outside Python cannot be restored, and an
+        # ignored SIGINT stays ignored: then the wrapper leaves SIGINT alone.
+        if previous is not None and previous is not signal.SIG_IGN:
+            self._previous = previous
             signal.signal(signal.SIGINT, self._handler)
         return self
 
