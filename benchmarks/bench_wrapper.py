@@ -11,7 +11,11 @@ Measured side by side in one process, repeats interleaved, medians:
 * the online teacher: round 1 with ``teacher_targets="online"`` against
   ``"fixed"``, per epoch (one extra forward pass per batch);
 * the cost of the default basis coefficients (``basis_kernel="rbf"``, at most
-  500 points): ``n_rounds=3`` with and without them.
+  500 points): ``n_rounds=3`` with and without them;
+* two seeded fits (``random_state=0``, ``n_rounds=1``) one after the other,
+  in joblib's threading backend (``n_jobs=2``: seeded rounds train one at a
+  time, reproducibly) and in its process backend (loky, ``n_jobs=2``), with
+  the largest difference of their predictions from the sequential ones.
 
 Run: ``python benchmarks/bench_wrapper.py`` (about three minutes on two cores).
 """
@@ -97,6 +101,30 @@ def main():
     extra = med["wrap3_basis"] - med["wrap3"]
     print(f"default basis coefficients (rbf, <=500) {extra:+.3f} s over 4 rounds "
           f"({100 * extra / med['wrap3']:+.1f}% of the fit)")
+    seeded_fits_in_parallel(X, y, args.epochs)
+
+
+def seeded_fits_in_parallel(X, y, epochs):
+    from joblib import Parallel, delayed
+
+    def fit():
+        return SelfDistillationWrapper(
+            make_net(epochs), n_rounds=1, random_state=0, basis_kernel=None,
+        ).fit(X, y)
+
+    start = time.perf_counter()
+    reference = [fit(), fit()]
+    rows = [("sequential", time.perf_counter() - start, 0.0)]
+    ref = reference[0].predict_proba(X)
+    for backend in ("threading", "loky"):
+        start = time.perf_counter()
+        fits = Parallel(n_jobs=2, backend=backend)(delayed(fit)() for _ in range(2))
+        took = time.perf_counter() - start
+        diff = max(np.abs(f.predict_proba(X) - ref).max() for f in fits)
+        rows.append((backend, took, diff))
+    for name, took, diff in rows:
+        print(f"two seeded fits, {name:<10}             {took:.3f} s  "
+              f"max |proba - sequential| {diff:.1e}")
 
 
 if __name__ == "__main__":
