@@ -155,11 +155,22 @@ class _StudentMixin:
             return y_true
         return self.selfdistill_targets_(X, device)
 
+    def __reduce_ex__(self, protocol):
+        # Pickled during training (e.g. skorch's Checkpoint with f_pickle):
+        # as the user's class, without the round's targets and teacher.
+        state = {k: v for k, v in self.__getstate__().items()
+                 if k != "selfdistill_targets_"}
+        return (_new_instance, (type(self).__mro__[2],), state)
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         if _is_indexed(X):
             main = y_pred[0] if isinstance(y_pred, tuple) else y_pred
             y_true = self.selfdistill_targets_(X, main.device)
         return super().get_loss(y_pred, y_true, X=X, training=training)
+
+
+def _new_instance(cls):
+    return cls.__new__(cls)
 
 
 _STUDENT_CLASSES = {}
@@ -181,6 +192,20 @@ class _LabelSplit:
 
     def __call__(self, dataset, y=None, **kwargs):
         return self.split(dataset, self.labels, **kwargs)
+
+
+class _IndexedCollate:
+    """A user's ``collate_fn`` on ``(x, y)`` samples, the indices collated apart."""
+
+    def __init__(self, collate_fn):
+        self.collate_fn = collate_fn
+
+    def __call__(self, samples):
+        if not samples or not _is_indexed(samples[0][0]):
+            return self.collate_fn(samples)
+        idx = torch.as_tensor([x[_IDX_KEY] for x, _ in samples])
+        Xb, yb = self.collate_fn([(x[_X_KEY], y) for x, y in samples])
+        return {_X_KEY: Xb, _IDX_KEY: idx}, yb
 
 
 class SkorchRounds:
@@ -354,6 +379,12 @@ class SkorchRounds:
             if data.labels is not None:
                 split = _LabelSplit(split, data.labels)
             updates["train_split"] = split
+        user_collate = {}
+        for prefix in ("iterator_train", "iterator_valid"):
+            collate = model.get_params_for(prefix).get("collate_fn")
+            if collate is not None:
+                user_collate[f"{prefix}__collate_fn"] = collate
+                updates[f"{prefix}__collate_fn"] = _IndexedCollate(collate)
         extra, stopper = [], None
         if w.epsilon is not None:
             stopper = LossThresholdStopping(w.epsilon)
@@ -389,6 +420,8 @@ class SkorchRounds:
                 model.__class__ = user_class
                 del model.selfdistill_targets_
                 model.train_split = user_split
+                for name, collate in user_collate.items():
+                    setattr(model, name, collate)
             # (torch's DataLoader draws a seed from the generator even when
             # it does not shuffle.)
             outputs = self.outputs(model, data.X)

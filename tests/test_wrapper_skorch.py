@@ -395,7 +395,8 @@ def test_user_callbacks_work_in_every_round(digits, tmp_path):
         LogitMLP, criterion=nn.CrossEntropyLoss, max_epochs=3, lr=0.1,
         batch_size=128, iterator_train__shuffle=True,
         callbacks=[LRScheduler("StepLR", step_size=1, gamma=0.5),
-                   Checkpoint(monitor="valid_loss_best", dirname=str(tmp_path)),
+                   Checkpoint(monitor="valid_loss_best", dirname=str(tmp_path),
+                              f_pickle="net.pkl"),
                    ProgressBar()],
     )
     model = SelfDistillationWrapper(net, n_rounds=1, random_state=0,
@@ -406,5 +407,30 @@ def test_user_callbacks_work_in_every_round(digits, tmp_path):
         assert len(est.history) == 3 and "valid_acc" in est.history[-1]
         assert est.iterator_train__shuffle is True
     assert (tmp_path / "params.pt").exists()
+    with open(tmp_path / "net.pkl", "rb") as f:  # pickled while training
+        saved = pickle.load(f)
+    assert type(saved) is NeuralNetClassifier
+    assert not hasattr(saved, "selfdistill_targets_")
     # The user's net is untouched.
     assert not hasattr(net, "module_")
+
+
+def test_user_collate_fn_gets_plain_samples(digits):
+    from torch.utils.data import default_collate
+
+    seen = []
+
+    def collate(samples):
+        seen.append(type(samples[0][0]))
+        Xb, yb = default_collate(samples)
+        return Xb * 2.0, yb  # the user's own preprocessing
+
+    X, y, Xt, _ = digits
+    net = NeuralNetClassifier(LogitMLP, criterion=nn.CrossEntropyLoss,
+                              iterator_train__collate_fn=collate, **KW)
+    model = SelfDistillationWrapper(net, n_rounds=1, random_state=0,
+                                    basis_kernel=None).fit(X, y)
+    assert seen and set(seen) == {torch.Tensor}
+    assert all(est.iterator_train__collate_fn is collate
+               for est in model.estimators_)
+    assert model.score(Xt, digits[3]) > 0.7
