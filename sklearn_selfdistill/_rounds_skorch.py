@@ -25,7 +25,6 @@ import torch
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from skorch.classifier import NeuralNetBinaryClassifier
-from skorch.dataset import Dataset as SkorchDataset
 from skorch.dataset import ValidSplit
 from torch.utils.data import Dataset as TorchDataset
 
@@ -346,11 +345,10 @@ class SkorchRounds:
     # --------------------------------------------------------- one round
 
     def training_data(self, X, y_skorch):
-        """The indexed dataset the round trains on, and the plain one (for
-        ``forward``)."""
+        """The dataset the rounds train on: samples with their index."""
         if isinstance(X, TorchDataset):
-            return _IndexedDataset(X), X
-        return _IndexedArrays(X, y_skorch), SkorchDataset(X, y_skorch)
+            return _IndexedDataset(X)
+        return _IndexedArrays(X, y_skorch)
 
     def fit_round(self, data, t, fixed, teacher, seed, fit_params):
         """Train round ``t``; return the net, its record and training outputs."""

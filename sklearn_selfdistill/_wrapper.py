@@ -208,7 +208,7 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
         if self.basis_kernel is not None:
             data.flat = self._flat_inputs(X, dataset)
         if rounds.skorch:
-            data.train, data.plain = rounds.training_data(X, data.y_skorch)
+            data.train = rounds.training_data(X, data.y_skorch)
         data.fingerprint = fingerprint((type(X).__name__, len(y), y) if dataset
                                  else (X, y))
         return data
