@@ -1,7 +1,7 @@
 """
-===========================================================================
+==============================================================================
 Self-distilling your own skorch net with augmentation: fixed or online targets
-===========================================================================
+==============================================================================
 
 :class:`~sklearn_selfdistill.SelfDistillationWrapper` takes the skorch net a
 user already has: here a plain ``NeuralNetClassifier`` with skorch's defaults
