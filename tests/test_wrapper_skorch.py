@@ -434,3 +434,40 @@ def test_user_collate_fn_gets_plain_samples(digits):
     assert all(est.iterator_train__collate_fn is collate
                for est in model.estimators_)
     assert model.score(Xt, digits[3]) > 0.7
+
+
+class NoisyDigits(ImageDataset):
+    """Augments in __getitem__: a fresh random view at every read."""
+
+    def __getitem__(self, i):
+        x, label = super().__getitem__(i)
+        return x + 0.3 * torch.randn(x.shape), label
+
+
+class RecordingClassifier(NeuralNetClassifier):
+    """Keeps the views and the targets its loss saw in its last epoch."""
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        if training and isinstance(X, dict):
+            vars(self).setdefault("seen_", []).append(
+                (X["selfdistill_x"].clone(), y_true.detach().clone()))
+            del self.seen_[:-4]
+        return super().get_loss(y_pred, y_true, X=X, training=training)
+
+
+def test_online_teacher_predicts_the_augmented_view(digits):
+    X, y, _, _ = digits
+    net = RecordingClassifier(LogitMLP, criterion=nn.CrossEntropyLoss, **KW)
+    ds = NoisyDigits(X, y)
+    online = SelfDistillationWrapper(net, n_rounds=1, teacher_targets="online",
+                                     random_state=0, basis_kernel=None).fit(ds)
+    teacher, student = online.estimators_
+    for views, targets in student.seen_:
+        # The teacher's probabilities on the very views the student trained on.
+        assert_allclose(targets.numpy(), teacher.predict_proba(views), atol=1e-6)
+    fixed = SelfDistillationWrapper(net, n_rounds=1, random_state=0,
+                                    basis_kernel=None).fit(ds)
+    teacher, student = fixed.estimators_
+    views, targets = student.seen_[-1]
+    # Fixed targets come from one other random view per image.
+    assert np.abs(targets.numpy() - teacher.predict_proba(views)).max() > 1e-3
