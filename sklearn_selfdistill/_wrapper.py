@@ -5,6 +5,7 @@ strategy (:mod:`sklearn_selfdistill._rounds_skorch`) is imported only for a
 skorch net, so ``SelfDistillationWrapper(Ridge())`` works without them.
 """
 
+import contextlib
 import os
 import sys
 import time
@@ -58,6 +59,24 @@ def _default_estimator():
             "e.g. SelfDistillationWrapper(Ridge())."
         ) from exc
     return DistillNetClassifier()
+
+
+@contextlib.contextmanager
+def _reading(X, seeded):
+    """Read a Dataset (labels, flat inputs) leaving torch's generator alone.
+
+    A dataset that augments in ``__getitem__`` draws from torch's global
+    generator; the reads run on a forked state (seeded when the wrapper is).
+    """
+    if not _is_dataset(X):
+        yield
+        return
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        if seeded:
+            torch.manual_seed(0)
+        yield
 
 
 def _is_dataset(X):
@@ -281,7 +300,8 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
                 "y is None: pass the labels (or regression targets), or a torch "
                 "Dataset of (x, label) pairs as X with a skorch net."
             )
-        data = self._prepare_data(X, y, rounds)
+        with _reading(X, self.random_state is not None):
+            data = self._prepare_data(X, y, rounds)
         rounds.check(data.n_outputs)
         if data.flat is not None:
             check_basis_kernel(self.basis_kernel, self.basis_kernel_params,

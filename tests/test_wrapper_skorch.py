@@ -459,8 +459,10 @@ def test_online_teacher_predicts_the_augmented_view(digits):
     X, y, _, _ = digits
     net = RecordingClassifier(LogitMLP, criterion=nn.CrossEntropyLoss, **KW)
     ds = NoisyDigits(X, y)
+    state = torch.random.get_rng_state()
     online = SelfDistillationWrapper(net, n_rounds=1, teacher_targets="online",
                                      random_state=0, basis_kernel=None).fit(ds)
+    assert torch.equal(state, torch.random.get_rng_state())
     teacher, student = online.estimators_
     for views, targets in student.seen_:
         # The teacher's probabilities on the very views the student trained on.
