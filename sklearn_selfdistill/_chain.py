@@ -6,6 +6,7 @@ and per round ``models``, ``history`` records and training ``outputs``.
 Functions take the wrapper as ``self`` for its parameters.
 """
 
+import numbers
 import os
 import pickle
 import signal
@@ -86,9 +87,12 @@ def start_chain(self, previous, signature):
         chain["history"] = [r for r in chain["history"]
                             if not r.get("interrupted")]
         return chain
-    rng = check_random_state(self.random_state)
+    if isinstance(self.random_state, numbers.Integral):
+        base = int(self.random_state)  # round t's seed: round_seed(random_state, t)
+    else:
+        base = int(check_random_state(self.random_state).randint(2**31 - 1))
     chain = {"signature": signature, "outputs": [], "models": [],
-             "history": [], "seed_base": int(rng.randint(2**31 - 1))}
+             "history": [], "seed_base": base}
     if self.checkpoint_dir is not None:
         _load_checkpoints(self, chain)
     return chain

