@@ -9,6 +9,7 @@ import contextlib
 import os
 import sys
 import time
+import warnings
 from numbers import Integral, Real
 from types import SimpleNamespace
 
@@ -46,6 +47,8 @@ __all__ = ["SelfDistillationWrapper"]
 # continuation.
 _FREE_PARAMS = ("n_rounds", "warm_start", "verbose", "checkpoint_dir")
 _STATE = ("_chain_state", "_strategy", "_single_output")
+# Largest flattened copy of a Dataset's inputs read for the basis kernel.
+_MAX_FLAT_BYTES = 2 * 2**30
 
 
 def _default_estimator():
@@ -223,9 +226,9 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
             data.y_skorch = data.Y0.astype(np.float32)
         data.n_outputs = data.Y0.shape[1]
         data.single_output = not classifier and y.ndim == 1
-        data.flat = None
+        data.flat = data.kernel_rows = None
         if self.basis_kernel is not None:
-            data.flat = self._flat_inputs(X, dataset)
+            data.flat, data.kernel_rows = self._flat_inputs(X, dataset)
         if rounds.skorch:
             data.train = rounds.training_data(X, data.y_skorch)
         data.fingerprint = fingerprint((type(X).__name__, len(y), y) if dataset
@@ -233,16 +236,30 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
         return data
 
     def _flat_inputs(self, X, dataset):
+        """Flattened inputs (None when too large) and two rows to check the kernel."""
         if not dataset:
-            return X.reshape(X.shape[0], -1) if X.ndim > 2 else X
+            flat = X.reshape(X.shape[0], -1) if X.ndim > 2 else X
+            return flat, flat[:2]
         import torch
 
-        rows = []
-        for i in range(len(X)):
+        def flat(i):
             x = X[i][0]
             x = x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)
-            rows.append(x.reshape(-1).astype(np.float64))
-        return np.stack(rows)
+            return x.reshape(-1).astype(np.float64)
+
+        first = flat(0)
+        size = len(X) * first.size * 8
+        if size > _MAX_FLAT_BYTES:
+            warnings.warn(
+                f"basis_coefficients_ skipped: the Dataset's {len(X)} inputs, "
+                f"flattened, would take {size / 2**30:.1f} GiB (more than "
+                f"{_MAX_FLAT_BYTES / 2**30:.0f} GiB). Set basis_kernel=None to "
+                "skip them without this warning, or fit on arrays.",
+                UserWarning,
+            )
+            return None, np.stack([flat(i) for i in range(min(2, len(X)))])
+        rows = np.stack([first] + [flat(i) for i in range(1, len(X))])
+        return rows, rows[:2]
 
     def _signature(self, data):
         params = {k: v for k, v in self.get_params(deep=False).items()
@@ -303,9 +320,9 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
         with _reading(X, self.random_state is not None):
             data = self._prepare_data(X, y, rounds)
         rounds.check(data.n_outputs)
-        if data.flat is not None:
+        if data.kernel_rows is not None:
             check_basis_kernel(self.basis_kernel, self.basis_kernel_params,
-                               data.flat[:2])
+                               data.kernel_rows)
         signature = self._signature(data)
         chain = start_chain(self, previous, signature)
         base = chain["seed_base"]

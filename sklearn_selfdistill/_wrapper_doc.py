@@ -85,8 +85,9 @@ WRAPPER_DOC = r"""Self-distillation of a neural network (skorch) or of any estim
         :class:`~sklearn_selfdistill.SelfDistilledKernelRidge` accepts
         except ``"precomputed"``, on the flattened inputs; ``None`` skips
         the computation. With a ``Dataset``, its inputs are read once and
-        flattened into memory (``n_samples x n_features`` float64): set
-        ``None`` for datasets that do not fit. The kernel and its parameters
+        flattened into memory (``n_samples x n_features`` float64); above
+        2 GiB they are not read, ``basis_coefficients_`` is skipped with a
+        warning (set ``None`` for such datasets). The kernel and its parameters
         are evaluated on two training rows before any round trains.
     basis_kernel_params : dict, default=None
         Parameters of ``basis_kernel`` (``gamma``, ``degree``, ``coef0`` or

@@ -158,6 +158,20 @@ def test_dataset_with_y_none(digits):
     assert_allclose(arrays.predict_proba(Xt), model.predict_proba(Xt), atol=1e-5)
 
 
+def test_dataset_too_large_for_the_basis_skips_it(digits, monkeypatch):
+    import sklearn_selfdistill._wrapper as wrapper_module
+
+    X, y, _, _ = digits
+    monkeypatch.setattr(wrapper_module, "_MAX_FLAT_BYTES", 100 * 64 * 8)
+    net = DistillNetClassifier(max_epochs=1)
+    with pytest.warns(UserWarning, match=r"basis_coefficients_ skipped: the "
+                                         r"Dataset's 500 inputs, flattened"):
+        model = SelfDistillationWrapper(net, random_state=0).fit(
+            ImageDataset(X, y))
+    assert not hasattr(model, "basis_coefficients_")
+    assert model.n_rounds_ == 1
+
+
 def test_epoch_scoring_and_stratified_split_on_distill_net(digits):
     X, y, _, _ = digits
     net = DistillNetClassifier(
