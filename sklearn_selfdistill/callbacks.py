@@ -11,7 +11,7 @@ from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
-__all__ = ["LossThresholdStopping", "full_pass_loss"]
+__all__ = ["FullPassLoss", "LossThresholdStopping", "full_pass_loss"]
 
 
 def _batch_losses(net, y_pred, y_true, X=None):
@@ -66,6 +66,12 @@ def full_pass_loss(net, dataset):
         Xi, yi = unpack_data(batch)
         y_pred = net.evaluation_step(batch, training=False)
         device = y_pred.device if torch.is_tensor(y_pred) else net.device
+        # Inside a self-distillation round the batch carries the sample
+        # indices: the round's targets are looked up from them (before the
+        # processes' batches are gathered).
+        resolve = getattr(net, "_selfdistill_targets", None)
+        if resolve is not None:
+            yi, Xi = resolve(yi, Xi, device), None
         yi = to_tensor(yi, device=device)
         if accelerator is not None:
             yi = accelerator.gather_for_metrics(yi)
@@ -77,30 +83,79 @@ def full_pass_loss(net, dataset):
     return float(total) / count
 
 
+class FullPassLoss(Callback):
+    """Record the full-pass loss of every epoch under its own history key.
+
+    At the end of every epoch, the loss of the current weights on the whole
+    training (or validation) set in evaluation mode (:func:`full_pass_loss`;
+    for the package's nets the l2 loss summed over classes and averaged over
+    samples, or the KL divergence to the targets with cross-entropy). skorch's
+    ``train_loss`` is a running average over the training batches while the
+    weights change; this callback leaves it alone and writes ``name``, as
+    skorch's ``EpochScoring`` computes a score that ``EarlyStopping`` reads.
+
+    Parameters
+    ----------
+    name : str, default="train_full_loss"
+        History key of the value.
+    on_train : bool, default=True
+        ``True``: the training split; ``False``: the validation split (needs
+        a ``train_split`` on the net).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_selfdistill.nets import DistillNetClassifier
+    >>> from sklearn_selfdistill.callbacks import FullPassLoss
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(64, 4).astype(np.float32)
+    >>> y = (X[:, 0] > 0).astype(np.int64)
+    >>> net = DistillNetClassifier(max_epochs=3, callbacks=[FullPassLoss()])
+    >>> len(net.fit(X, y).history[:, "train_full_loss"])
+    3
+    """
+
+    def __init__(self, name="train_full_loss", on_train=True):
+        self.name = name
+        self.on_train = on_train
+
+    def initialize(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(
+                f"FullPassLoss: name must be a non-empty string; got {self.name!r}."
+            )
+        return self
+
+    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        dataset = dataset_train if self.on_train else dataset_valid
+        if dataset is None:
+            raise ValueError(
+                "FullPassLoss(on_train=False) has no data to evaluate: it needs "
+                "a train_split on the net; use on_train=True to evaluate the "
+                "training set."
+            )
+        net.history.record(self.name, full_pass_loss(net, dataset))
+
+
 class LossThresholdStopping(Callback):
-    """Stop training at the first epoch whose full-pass loss is at or below a threshold.
+    """Stop training at the first epoch whose monitored loss is at or below a threshold.
 
     The network analogue of the training-error tolerance ``epsilon`` of eq.
     (1) of Mobahi et al. (2020) and its footnote 2: an over-parameterised
-    network can be trained down to a chosen training loss. At the end of
-    every epoch the callback computes the loss of the current weights on the
-    whole monitored set in evaluation mode (:func:`full_pass_loss`; for the
-    package's nets l2 summed over classes and averaged over samples, or the
-    KL divergence to the targets with cross-entropy), records it in the
-    net's history under ``monitor`` (replacing skorch's running batch
-    average of that epoch, so the history and the printed log show the
-    quantity the rule uses), and stops training when it is at or below
-    ``threshold``. Training otherwise ends at ``max_epochs``; then
-    ``reached_`` is False.
+    network can be trained down to a chosen training loss. The callback
+    decides only: it reads ``monitor`` from the last epoch of the net's
+    history, written by a :class:`FullPassLoss` placed before it (or any
+    scoring callback), and stops training when the value is at or below
+    ``threshold``, as skorch's ``EarlyStopping`` reads what ``EpochScoring``
+    wrote. Training otherwise ends at ``max_epochs``; then ``reached_`` is
+    False.
 
     Parameters
     ----------
     threshold : float
         Stop as soon as the monitored loss is ``<= threshold``.
-    monitor : {"train_loss", "valid_loss"}, default="train_loss"
-        Which set the full pass runs over: the training split or the
-        validation split (which needs a ``train_split``). Also the history
-        key under which the value is recorded.
+    monitor : str, default="train_full_loss"
+        History key to read (the default name of :class:`FullPassLoss`).
 
     Attributes
     ----------
@@ -115,20 +170,20 @@ class LossThresholdStopping(Callback):
     --------
     >>> import numpy as np
     >>> from sklearn_selfdistill.nets import DistillNetClassifier
-    >>> from sklearn_selfdistill.callbacks import LossThresholdStopping
+    >>> from sklearn_selfdistill.callbacks import FullPassLoss, LossThresholdStopping
     >>> rng = np.random.RandomState(0)
     >>> X = rng.randn(64, 4).astype(np.float32)
     >>> y = (X[:, 0] > 0).astype(np.int64)
     >>> stop = LossThresholdStopping(0.2)
-    >>> net = DistillNetClassifier(max_epochs=200, callbacks=[stop])
+    >>> net = DistillNetClassifier(max_epochs=200, callbacks=[FullPassLoss(), stop])
     >>> _ = net.fit(X, y)
-    >>> stop.reached_, net.history[-1, "train_loss"] <= 0.2
+    >>> stop.reached_, net.history[-1, "train_full_loss"] <= 0.2
     (True, True)
     >>> len(net.history) == stop.stopped_epoch_ < 200
     True
     """
 
-    def __init__(self, threshold, monitor="train_loss"):
+    def __init__(self, threshold, monitor="train_full_loss"):
         self.threshold = threshold
         self.monitor = monitor
 
@@ -142,10 +197,10 @@ class LossThresholdStopping(Callback):
                 "LossThresholdStopping: threshold must be a finite real number; "
                 f"got {self.threshold!r}."
             )
-        if self.monitor not in ("train_loss", "valid_loss"):
+        if not isinstance(self.monitor, str) or not self.monitor:
             raise ValueError(
-                "LossThresholdStopping: monitor must be 'train_loss' or "
-                f"'valid_loss'; got {self.monitor!r}."
+                "LossThresholdStopping: monitor must be a history key (str), "
+                f"e.g. 'train_full_loss'; got {self.monitor!r}."
             )
         self.reached_ = False
         self.stopped_epoch_ = None
@@ -158,15 +213,14 @@ class LossThresholdStopping(Callback):
         self.last_loss_ = None
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        dataset = dataset_train if self.monitor == "train_loss" else dataset_valid
-        if dataset is None:
+        try:
+            loss = float(net.history[-1, self.monitor])
+        except KeyError:
             raise ValueError(
-                f"LossThresholdStopping(monitor={self.monitor!r}) has no data to "
-                "evaluate: monitor='valid_loss' needs a train_split on the net; "
-                "use monitor='train_loss' to monitor the training set."
-            )
-        loss = full_pass_loss(net, dataset)
-        net.history.record(self.monitor, loss)
+                f"LossThresholdStopping(monitor={self.monitor!r}) found no "
+                f"{self.monitor!r} in the history of this epoch: put a "
+                f"FullPassLoss(name={self.monitor!r}) callback before it."
+            ) from None
         self.last_loss_ = loss
         if loss <= self.threshold:
             self.reached_ = True

@@ -71,23 +71,7 @@ def _kernel_epsilons(model, y_train):
 
 def _wrapper_losses(model, X_train, y_train):
     """Each round's training loss against the original labels (the epsilon rule)."""
-    from ._wrapper import _is_skorch_net
-
-    classifier = hasattr(model, "classes_")
-    n = len(X_train)
-    if classifier:
-        y_enc = np.searchsorted(model.classes_, np.asarray(y_train))
-        Y0 = np.zeros((n, len(model.classes_)))
-        Y0[np.arange(n), y_enc] = 1.0
-        outputs = model.staged_predict_proba(X_train)
-    else:
-        Y0 = np.asarray(y_train, dtype=np.float64).reshape(n, -1)
-        outputs = model.staged_predict(X_train)
-    return np.array([
-        model._round_loss(est, np.asarray(out, dtype=np.float64).reshape(n, -1), Y0,
-                          classifier, _is_skorch_net(est))
-        for est, out in zip(model.estimators_, outputs)
-    ])
+    return np.array(list(model.staged_loss(X_train, y_train)))
 
 
 def _check_compare_arguments(estimator, n_rounds, cv, scoring, n_jobs):
@@ -231,10 +215,10 @@ def compare_with_early_stopping(estimator, X, y, *, n_rounds, cv=5, scoring=None
     kind = _check_compare_arguments(estimator, n_rounds, cv, scoring, n_jobs)
     n_rounds = int(n_rounds)
     if kind == "wrapper":
-        from ._wrapper import _is_skorch_net
+        from ._rounds import is_skorch_net
 
         inner = estimator.estimator
-        if inner is not None and not _is_skorch_net(inner):
+        if inner is not None and not is_skorch_net(inner):
             raise ValueError(
                 "Early stopping at a training loss needs a skorch net inside "
                 f"SelfDistillationWrapper; got {type(inner).__name__}. Use "

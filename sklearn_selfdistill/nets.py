@@ -8,19 +8,31 @@ the vision modules also need torchvision, imported only when one is built.
   paper's l2 loss on the softmax output or the soft-target cross-entropy.
 * :class:`DistillNetRegressor`: the matching regressor (float32 in and out,
   output size from the data).
+* :class:`SoftNLLLoss`: skorch's NLL on probability outputs, for probability
+  targets.
 * Modules: :class:`MLPModule`, :class:`CIFARResNet` (ResNet 18/34/50) and
   :class:`CIFARVGG` (VGG 11/16) adapted to 32x32 inputs, with the factories
   :func:`make_mlp`, :func:`make_resnet` and :func:`make_vgg`.
 """
 
 import inspect
-from numbers import Integral
 
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 from skorch import NeuralNet
+from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring, PrintLog
+from skorch.utils import is_dataset
 from torch import nn
+
+from ._modules import (
+    CIFARVGG,
+    CIFARResNet,
+    MLPModule,
+    make_mlp,
+    make_resnet,
+    make_vgg,
+)
 
 __all__ = [
     "DistillNetClassifier",
@@ -28,6 +40,7 @@ __all__ = [
     "MLPModule",
     "CIFARResNet",
     "CIFARVGG",
+    "SoftNLLLoss",
     "SoftTargetLoss",
     "SquaredErrorLoss",
     "make_mlp",
@@ -35,298 +48,31 @@ __all__ = [
     "make_vgg",
 ]
 
-_LOSSES = ("l2", "cross_entropy")
-
-# skorch 1.4 routes metadata (scikit-learn's metadata routing) by entry point
-# and takes the entry point from fit_params when fit goes through partial_fit;
-# earlier versions would pass the keyword on to the module's forward.
-_FIT_ROUTE = (
-    {"_routing_method": "fit"}
-    if "_routing_method" in inspect.signature(NeuralNet.fit_loop).parameters
-    else {}
+from ._data import _dataset_labels
+from ._netbase import _DistillNetMixin
+from ._losses import (
+    _LOSSES,
+    SoftNLLLoss,
+    SoftTargetLoss,
+    SquaredErrorLoss,
+    _encoded_accuracy,
+    _identity_float,
+    _soft_target_losses,
+    _softmax,
 )
-
-
-# --------------------------------------------------------------------------
-# Modules
-# --------------------------------------------------------------------------
-
-
-class MLPModule(nn.Module):
-    """Multilayer perceptron: Linear, ReLU (and dropout) per hidden layer, then Linear.
-
-    Parameters
-    ----------
-    n_features : int
-        Input size. The nets of this module fill it in from ``X`` at fit time.
-    n_outputs : int
-        Output size (classes or regression targets), filled in from ``y``.
-    hidden_units : int or tuple of int, default=(64,)
-        Width of each hidden layer; an int means one hidden layer.
-    dropout : float, default=0.0
-        Dropout probability after each hidden layer.
-    """
-
-    def __init__(self, n_features, n_outputs, hidden_units=(64,), dropout=0.0):
-        super().__init__()
-        if isinstance(hidden_units, Integral):
-            hidden_units = (int(hidden_units),)
-        layers = []
-        width = int(n_features)
-        for units in hidden_units:
-            layers += [nn.Linear(width, int(units)), nn.ReLU()]
-            if dropout:
-                layers.append(nn.Dropout(dropout))
-            width = int(units)
-        layers.append(nn.Linear(width, int(n_outputs)))
-        self.layers = nn.Sequential(*layers)
-
-    def forward(self, X):
-        return self.layers(X.reshape(len(X), -1))
-
-
-def _torchvision_models():
-    try:
-        import torchvision.models as models
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "The ResNet and VGG modules need torchvision: pip install "
-            '"sklearn-selfdistill[torch]" (or pip install torchvision).'
-        ) from exc
-    return models
-
-
-_RESNET_DEPTHS = {18: "resnet18", 34: "resnet34", 50: "resnet50"}
-_VGG_DEPTHS = {11: "vgg11", 16: "vgg16"}
-
-
-class CIFARResNet(nn.Module):
-    """torchvision's ResNet with the CIFAR stem, for 32x32 inputs.
-
-    The ImageNet stem (7x7 convolution with stride 2 and a max-pool) would
-    shrink a 32x32 image to 8x8 before the first block; the CIFAR stem is one
-    3x3 convolution with stride 1 and no max-pool, as in He et al. (2016,
-    Sec. 4.2) and the ResNet-50 of Mobahi et al. (2020, Sec. 5).
-
-    Parameters
-    ----------
-    n_outputs : int, default=10
-        Number of classes.
-    depth : {18, 34, 50}, default=18
-        ResNet depth.
-    in_channels : int, default=3
-        Input channels (filled in from ``X`` by the nets of this module).
-    """
-
-    def __init__(self, n_outputs=10, depth=18, in_channels=3):
-        super().__init__()
-        if depth not in _RESNET_DEPTHS:
-            raise ValueError(
-                f"depth must be one of {sorted(_RESNET_DEPTHS)} for a ResNet; "
-                f"got {depth!r}."
-            )
-        models = _torchvision_models()
-        net = getattr(models, _RESNET_DEPTHS[depth])(weights=None,
-                                                     num_classes=int(n_outputs))
-        net.conv1 = nn.Conv2d(int(in_channels), 64, kernel_size=3, stride=1,
-                              padding=1, bias=False)
-        net.maxpool = nn.Identity()
-        self.net = net
-
-    def forward(self, X):
-        return self.net(X)
-
-
-class CIFARVGG(nn.Module):
-    """torchvision's VGG (with batch normalisation) adapted to 32x32 inputs.
-
-    Five max-pools leave a 1x1x512 map for a 32x32 image, so the 7x7 average
-    pool and the 4096-wide classifier of the ImageNet model are replaced by a
-    flatten and one linear layer 512 -> ``n_outputs`` (the usual CIFAR VGG).
-
-    Parameters
-    ----------
-    n_outputs : int, default=10
-        Number of classes.
-    depth : {11, 16}, default=16
-        VGG depth.
-    in_channels : int, default=3
-        Input channels (filled in from ``X`` by the nets of this module).
-    batch_norm : bool, default=True
-        Use the batch-normalised variant (``vgg11_bn``, ``vgg16_bn``).
-    """
-
-    def __init__(self, n_outputs=10, depth=16, in_channels=3, batch_norm=True):
-        super().__init__()
-        if depth not in _VGG_DEPTHS:
-            raise ValueError(
-                f"depth must be one of {sorted(_VGG_DEPTHS)} for a VGG; "
-                f"got {depth!r}."
-            )
-        models = _torchvision_models()
-        name = _VGG_DEPTHS[depth] + ("_bn" if batch_norm else "")
-        net = getattr(models, name)(weights=None)
-        first = net.features[0]
-        net.features[0] = nn.Conv2d(int(in_channels), first.out_channels,
-                                    kernel_size=3, padding=1)
-        self.features = net.features
-        self.classifier = nn.Linear(512, int(n_outputs))
-
-    def forward(self, X):
-        return self.classifier(torch.flatten(self.features(X), 1))
-
-
-def make_mlp(n_features, n_outputs, hidden_units=(64,), dropout=0.0):
-    """Build an :class:`MLPModule` (see there for the parameters)."""
-    return MLPModule(n_features, n_outputs, hidden_units=hidden_units,
-                     dropout=dropout)
-
-
-def make_resnet(depth=18, n_classes=10, in_channels=3):
-    """Build a ResNet 18, 34 or 50 for 32x32 inputs (:class:`CIFARResNet`).
-
-    Parameters
-    ----------
-    depth : {18, 34, 50}, default=18
-    n_classes : int, default=10
-    in_channels : int, default=3
-
-    Returns
-    -------
-    module : CIFARResNet
-    """
-    return CIFARResNet(n_outputs=n_classes, depth=depth, in_channels=in_channels)
-
-
-def make_vgg(depth=16, n_classes=10, in_channels=3, batch_norm=True):
-    """Build a VGG 11 or 16 for 32x32 inputs (:class:`CIFARVGG`).
-
-    Parameters
-    ----------
-    depth : {11, 16}, default=16
-    n_classes : int, default=10
-    in_channels : int, default=3
-    batch_norm : bool, default=True
-
-    Returns
-    -------
-    module : CIFARVGG
-    """
-    return CIFARVGG(n_outputs=n_classes, depth=depth, in_channels=in_channels,
-                    batch_norm=batch_norm)
-
-
-# --------------------------------------------------------------------------
-# Losses (plain callables, not nn.Modules: they have no parameters, and
-# accelerate must not wrap a parameterless module in DistributedDataParallel)
-# --------------------------------------------------------------------------
-
-
-def _soft_target_losses(logits, target, loss):
-    """Per-sample loss between ``softmax(logits)`` and probability targets."""
-    logits = logits.float()
-    target = target.to(dtype=logits.dtype)
-    if loss == "l2":
-        return (torch.softmax(logits, dim=1) - target).pow(2).sum(dim=1)
-    return -(target * torch.log_softmax(logits, dim=1)).sum(dim=1)
-
-
-class SoftTargetLoss:
-    """Loss between a classifier's logits and target probabilities.
-
-    Parameters
-    ----------
-    loss : {"l2", "cross_entropy"}, default="l2"
-        ``"l2"``: squared error between the softmax output and the target
-        vector, summed over classes, averaged over samples (the loss of Sec.
-        5 of Mobahi et al., 2020). ``"cross_entropy"``: soft-target
-        cross-entropy ``-sum_c t_c log softmax(z)_c``, averaged over samples.
-    """
-
-    def __init__(self, loss="l2"):
-        if loss not in _LOSSES:
-            raise ValueError(f"loss must be one of {_LOSSES}; got {loss!r}.")
-        self.loss = loss
-
-    def __call__(self, logits, target):
-        return _soft_target_losses(logits, target, self.loss).mean()
-
-
-class SquaredErrorLoss:
-    """Squared error summed over outputs, averaged over samples."""
-
-    def __call__(self, y_pred, y_true):
-        diff = y_pred.float() - y_true.to(dtype=torch.float32).reshape(y_pred.shape)
-        return diff.pow(2).reshape(len(diff), -1).sum(dim=1).mean()
-
-
-def _softmax(logits):
-    return torch.softmax(logits.float(), dim=1)
-
-
-def _identity_float(x):
-    return x.float()
-
 
 # --------------------------------------------------------------------------
 # Nets
 # --------------------------------------------------------------------------
 
 
-class _DistillNetMixin:
-    """Shared plumbing: float32 inputs, module sizes from the data, bf16 autocast."""
-
-    def _as_float32(self, X):
-        if isinstance(X, np.ndarray) and X.dtype != np.float32:
-            return X.astype(np.float32)
-        return X
-
-    def _infer_input_sizes(self, X):
-        shape = getattr(X, "shape", None)
-        if shape is None or len(shape) < 2:
-            return
-        self.n_features_in_ = int(np.prod(shape[1:]))
-        if len(shape) == 4:  # images (N, C, H, W)
-            self.n_channels_in_ = int(shape[1])
-
-    def initialize_module(self):
-        kwargs = self.get_params_for("module")
-        module = self.module
-        if isinstance(module, type):
-            accepted = inspect.signature(module).parameters
-            inferred = {
-                "n_features": getattr(self, "n_features_in_", None),
-                "n_outputs": getattr(self, "n_outputs_", None),
-                "in_channels": getattr(self, "n_channels_in_", None),
-            }
-            for name, value in inferred.items():
-                if name in accepted and name not in kwargs and value is not None:
-                    kwargs[name] = value
-        self.module_ = self.initialized_instance(module, kwargs)
-        return self
-
-    def _autocast_device_type(self):
-        if self.device is not None:
-            return torch.device(self.device).type
-        for param in self.module_.parameters():
-            return param.device.type
-        return "cpu"
-
-    def infer(self, x, **fit_params):
-        if not self.bf16_autocast:
-            return super().infer(x, **fit_params)
-        with torch.autocast(device_type=self._autocast_device_type(),
-                            dtype=torch.bfloat16):
-            out = super().infer(x, **fit_params)
-        return out.float()
-
-
 class DistillNetClassifier(_DistillNetMixin, ClassifierMixin, NeuralNet):
     """skorch classifier that trains on class labels or on soft targets.
 
-    skorch's ``NeuralNetClassifier`` infers its classes from the values of
-    ``y`` and its default loss expects labels, so it cannot be trained on a
-    teacher's probabilities. This net takes either class labels of shape
+    The paper's l2 loss between the softmax output and target probabilities
+    (or the soft-target cross-entropy), with ``classes_`` kept from the
+    labels when it trains on a teacher's probabilities. This net takes
+    either class labels of shape
     ``(n_samples,)`` or a probability matrix of shape ``(n_samples,
     n_classes)`` as ``y``; ``classes_`` come from the labels (or from
     ``classes``) and are kept when training on probabilities. The module
@@ -356,8 +102,9 @@ class DistillNetClassifier(_DistillNetMixin, ClassifierMixin, NeuralNet):
     batch_size : int, default=128
     train_split : callable or None, default=None
         ``None`` trains on all of ``X`` (as in the paper). skorch's
-        ``ValidSplit(cv)`` works too; its stratified variant does not accept
-        a probability matrix.
+        ``ValidSplit(cv)`` works too, stratified on labels (not on a
+        probability matrix); with a split, the history records ``valid_acc``
+        against the labels.
     verbose : int, default=0
         skorch's epoch log when 1.
     bf16_autocast : bool, default=False
@@ -446,8 +193,10 @@ class DistillNetClassifier(_DistillNetMixin, ClassifierMixin, NeuralNet):
         ``loss="l2"``: squared error of the softmax output summed over
         classes. ``loss="cross_entropy"``: the KL divergence from the targets
         (cross-entropy minus the targets' entropy), which is 0 exactly when
-        the output equals the targets.
+        the output equals the targets. ``y_true`` may also hold class indices
+        (one per sample), taken as one-hot targets.
         """
+        y_true = self._as_probabilities(y_true, y_pred)
         losses = _soft_target_losses(y_pred, y_true, self.loss)
         if self.loss == "cross_entropy":
             t = y_true.to(dtype=losses.dtype)
@@ -455,10 +204,47 @@ class DistillNetClassifier(_DistillNetMixin, ClassifierMixin, NeuralNet):
             losses = losses - entropy
         return losses
 
+    def _as_probabilities(self, y_true, y_pred):
+        """One-hot rows for a batch of class indices; probabilities unchanged."""
+        y_true = torch.as_tensor(y_true, device=y_pred.device)
+        if y_true.ndim == 1 or (y_true.ndim == 2 and y_true.shape[1] == 1
+                                and not y_true.is_floating_point()):
+            n_classes = y_pred.shape[1]
+            return nn.functional.one_hot(y_true.reshape(-1).long(),
+                                         n_classes).to(torch.float32)
+        return y_true
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """The criterion on probability targets (class indices made one-hot)."""
+        y_pred_main = y_pred[0] if isinstance(y_pred, tuple) else y_pred
+        y_true = self._as_probabilities(y_true, y_pred_main)
+        return super().get_loss(y_pred, y_true, X=X, training=training)
+
+    @property
+    def _default_callbacks(self):
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            ("valid_acc", EpochScoring(_encoded_accuracy, name="valid_acc",
+                                       lower_is_better=False)),
+            ("print_log", PrintLog()),
+        ]
+
     def _get_predict_nonlinearity(self):
         if self.predict_nonlinearity == "auto":
             return _softmax
         return super()._get_predict_nonlinearity()
+
+    def _encode_targets(self, y, keep_classes):
+        """Class indices (int64) for labels, float32 rows for probabilities."""
+        y_arr = np.asarray(y)
+        probabilities = y_arr.ndim == 2 and (
+            y_arr.shape[1] > 1 or np.issubdtype(y_arr.dtype, np.floating))
+        classes, P = self._prepare_targets(y_arr, keep_classes)
+        if probabilities:
+            return classes, P
+        return classes, P.argmax(axis=1).astype(np.int64)
 
     def _prepare_targets(self, y, keep_classes):
         """Probability matrix (float32) for labels or probabilities."""
@@ -512,36 +298,53 @@ class DistillNetClassifier(_DistillNetMixin, ClassifierMixin, NeuralNet):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, ...)
-            Inputs (cast to float32 when a float64 array).
-        y : array-like of shape (n_samples,) or (n_samples, n_classes)
-            Class labels, or target probabilities (rows summing to 1).
+        X : array-like of shape (n_samples, ...) or Dataset
+            Inputs (cast to float32 when a float64 array), or a torch or
+            skorch ``Dataset`` yielding ``(x, label)`` pairs with labels
+            ``0, ..., n_classes - 1`` (then ``y=None``; the classes are read
+            from the dataset's labels once).
+        y : array-like of shape (n_samples,) or (n_samples, n_classes) or None
+            Class labels, or target probabilities (rows summing to 1). skorch
+            trains on the labels' positions in ``classes_`` (so a stratified
+            ``ValidSplit`` and ``EpochScoring`` see class indices); the loss
+            takes them as one-hot rows.
         **fit_params : dict
-            Passed to skorch (the module's forward and the train split).
+            Passed to skorch's ``fit`` (the module's forward and the train
+            split).
 
         Returns
         -------
         self : DistillNetClassifier
         """
-        if y is None:
-            raise ValueError("DistillNetClassifier.fit needs y.")
         X = self._as_float32(X)
         keep = bool(self.warm_start and self.initialized_)
-        classes, P = self._prepare_targets(y, keep_classes=keep)
+        if y is None:
+            if not is_dataset(X):
+                raise ValueError(
+                    "DistillNetClassifier.fit needs y, or a Dataset as X that "
+                    "yields (x, label) pairs."
+                )
+            y_fit = None
+            labels = _dataset_labels(X)
+            classes, _ = self._encode_targets(labels, keep_classes=keep)
+        else:
+            classes, y_fit = self._encode_targets(y, keep_classes=keep)
         self.classes_ = classes
-        self.n_outputs_ = P.shape[1]
+        self.n_outputs_ = len(classes)
         self._infer_input_sizes(X)
-        if not keep:
-            self.initialize()
-        NeuralNet.partial_fit(self, X, P, **_FIT_ROUTE, **fit_params)
-        return self
+        # skorch's fit calls partial_fit: the targets are encoded already.
+        self._fitting_encoded = True
+        try:
+            return super().fit(X, y_fit, **fit_params)
+        finally:
+            del self._fitting_encoded
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Train further without re-initialising (labels or probabilities).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, ...)
+        X : array-like of shape (n_samples, ...) or Dataset
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
         classes : array-like, default=None
             Used on the first call when ``classes`` was not given at
@@ -552,13 +355,15 @@ class DistillNetClassifier(_DistillNetMixin, ClassifierMixin, NeuralNet):
         -------
         self : DistillNetClassifier
         """
+        if getattr(self, "_fitting_encoded", False):
+            return super().partial_fit(X, y, **fit_params)
         X = self._as_float32(X)
         if not self.initialized_:
             if classes is not None and self.classes is None:
                 self.classes = classes
             return self.fit(X, y, **fit_params)
-        _, P = self._prepare_targets(y, keep_classes=True)
-        return NeuralNet.partial_fit(self, X, P, **fit_params)
+        y_fit = None if y is None else self._encode_targets(y, True)[1]
+        return super().partial_fit(X, y_fit, **fit_params)
 
     def predict_proba(self, X):
         """Class probabilities (softmax of the logits), float32.
@@ -707,10 +512,11 @@ class DistillNetRegressor(_DistillNetMixin, RegressorMixin, NeuralNet):
         Y = self._prepare_y(y)
         self.n_outputs_ = Y.shape[1]
         self._infer_input_sizes(X)
-        if not (self.warm_start and self.initialized_):
-            self.initialize()
-        NeuralNet.partial_fit(self, X, Y, **_FIT_ROUTE, **fit_params)
-        return self
+        self._fitting_encoded = True
+        try:
+            return super().fit(X, Y, **fit_params)
+        finally:
+            del self._fitting_encoded
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Train further without re-initialising.
@@ -727,10 +533,12 @@ class DistillNetRegressor(_DistillNetMixin, RegressorMixin, NeuralNet):
         -------
         self : DistillNetRegressor
         """
+        if getattr(self, "_fitting_encoded", False):
+            return super().partial_fit(X, y, **fit_params)
         if not self.initialized_:
             return self.fit(X, y, **fit_params)
-        return NeuralNet.partial_fit(self, self._as_float32(X), self._prepare_y(y),
-                                     **fit_params)
+        return super().partial_fit(self._as_float32(X), self._prepare_y(y),
+                                   **fit_params)
 
     def predict(self, X):
         """Predictions, float32, 1-D when ``y`` was 1-D.

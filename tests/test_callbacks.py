@@ -13,6 +13,7 @@ from skorch import NeuralNetRegressor  # noqa: E402
 
 from sklearn_selfdistill import SelfDistillationWrapper  # noqa: E402
 from sklearn_selfdistill.callbacks import (  # noqa: E402
+    FullPassLoss,
     LossThresholdStopping,
     full_pass_loss,
 )
@@ -45,10 +46,12 @@ def test_stops_at_first_epoch_at_or_below_threshold(digits, loss):
     T = np.eye(10)[y]
     threshold = 0.3 if loss == "l2" else 0.5
     stop = LossThresholdStopping(threshold)
-    net = DistillNetClassifier(loss=loss, max_epochs=100, callbacks=[stop],
-                               batch_size=32)
+    net = DistillNetClassifier(loss=loss, max_epochs=100,
+                               callbacks=[FullPassLoss(), stop], batch_size=32)
     net.fit(X, y)
-    losses = net.history[:, "train_loss"]
+    losses = net.history[:, "train_full_loss"]
+    # skorch's running batch average is its own, left alone.
+    assert not np.allclose(net.history[:, "train_loss"], losses)
     assert stop.reached_
     assert stop.stopped_epoch_ == len(losses) < 100
     assert losses[-1] <= threshold
@@ -75,10 +78,13 @@ def test_each_epoch_records_the_full_pass_loss(digits):
                 seen.append(_l2(P, T))
 
     stop = Probe(-1.0)  # never reached
-    net = DistillNetClassifier(max_epochs=4, callbacks=[stop]).fit(X, y)
+    net = DistillNetClassifier(max_epochs=4,
+                               callbacks=[FullPassLoss(), stop]).fit(X, y)
     assert not stop.reached_ and stop.stopped_epoch_ is None
     assert len(net.history) == 4
-    assert_allclose(net.history[:, "train_loss"], seen, rtol=1e-5)
+    assert_allclose(net.history[:, "train_full_loss"], seen, rtol=1e-5)
+    # skorch's own train_loss (running batch average) is not overwritten.
+    assert not np.allclose(net.history[:, "train_loss"], seen, rtol=1e-3)
 
 
 def test_kl_is_zero_on_own_predictions(digits):
@@ -112,27 +118,35 @@ def test_fallback_to_criterion_for_other_nets():
 
 def test_invalid_parameters(digits):
     X, y = digits
-    with pytest.raises(ValueError, match="monitor must be 'train_loss' or"):
-        DistillNetClassifier(callbacks=[LossThresholdStopping(0.1, "loss")]).fit(X, y)
+    with pytest.raises(ValueError, match="monitor must be a history key"):
+        DistillNetClassifier(callbacks=[LossThresholdStopping(0.1, 3)]).fit(X, y)
     with pytest.raises(ValueError, match="threshold must be a finite real"):
         DistillNetClassifier(callbacks=[LossThresholdStopping(None)]).fit(X, y)
+    with pytest.raises(ValueError, match=r"put a FullPassLoss\(name='train_full_"):
+        DistillNetClassifier(max_epochs=1,
+                             callbacks=[LossThresholdStopping(0.1)]).fit(X, y)
     with pytest.raises(ValueError, match="needs a train_split"):
         DistillNetClassifier(
-            callbacks=[LossThresholdStopping(0.1, "valid_loss")]
+            max_epochs=1, callbacks=[FullPassLoss("valid_full", on_train=False)]
         ).fit(X, y)
+    with pytest.raises(ValueError, match="name must be a non-empty string"):
+        DistillNetClassifier(callbacks=[FullPassLoss("")]).fit(X, y)
 
 
 def test_valid_loss_monitors_the_validation_split(digits):
     from skorch.dataset import ValidSplit
 
     X, y = digits
-    stop = LossThresholdStopping(0.0, monitor="valid_loss")
-    net = DistillNetClassifier(max_epochs=2, callbacks=[stop],
-                               train_split=ValidSplit(4)).fit(X, y)
+    stop = LossThresholdStopping(0.0, monitor="valid_full_loss")
+    net = DistillNetClassifier(
+        max_epochs=2, train_split=ValidSplit(4, stratified=False),
+        callbacks=[FullPassLoss("valid_full_loss", on_train=False), stop],
+    ).fit(X, y)
     # ValidSplit(4) without shuffling keeps the first quarter for validation.
     P = net.predict_proba(X[:50]).astype(np.float64)
-    assert_allclose(net.history[-1, "valid_loss"], _l2(P, np.eye(10)[y[:50]]),
-                    rtol=1e-5)
+    assert_allclose(net.history[-1, "valid_full_loss"],
+                    _l2(P, np.eye(10)[y[:50]]), rtol=1e-5)
+    assert_allclose(stop.last_loss_, net.history[-1, "valid_full_loss"])
 
 
 def test_wrapper_epsilon_ends_rounds_at_or_below_epsilon(digits):
@@ -144,7 +158,7 @@ def test_wrapper_epsilon_ends_rounds_at_or_below_epsilon(digits):
     ).fit(X, y)
     for t, (record, est) in enumerate(zip(model.history_, model.estimators_)):
         assert record["reached_epsilon"]
-        losses = est.history[:, "train_loss"]
+        losses = est.history[:, "train_full_loss"]
         assert losses[-1] <= eps and all(v > eps for v in losses[:-1])
         assert record["epochs"] == len(losses)
         assert_allclose(record["train_loss"], losses[-1], rtol=1e-5)

@@ -92,8 +92,8 @@ def test_classifier_labels_and_probabilities():
             return super().get_dataset(X, y)
 
     unsorted = Recording(max_epochs=1, classes=["c", "a", "b"]).fit(X, labels)
-    assert_array_equal(unsorted.y_seen_.argmax(axis=1),
-                       np.array([1, 2, 0])[y])
+    # skorch trains on the labels' positions in classes (one-hot in the loss).
+    assert_array_equal(unsorted.y_seen_, np.array([1, 2, 0])[y])
     assert set(unsorted.predict(X)) <= {"a", "b", "c"}
 
 
@@ -208,3 +208,41 @@ def test_vision_modules_infer_channels_and_stem():
         make_resnet(depth=101)
     with pytest.raises(ValueError, match="depth must be one of"):
         make_vgg(depth=19)
+
+
+def test_classifier_with_stratified_split_and_epoch_scoring():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import StratifiedKFold
+    from skorch.callbacks import EpochScoring
+    from skorch.dataset import ValidSplit
+
+    X, y = load_digits(return_X_y=True)
+    X, y = (X[:300] / 16).astype(np.float32), y[:300]
+    labels = np.array(list("abcdefghij"))[y]
+    net = DistillNetClassifier(
+        max_epochs=3, train_split=ValidSplit(5, stratified=True),
+        callbacks=[("train_acc", EpochScoring("accuracy", on_train=True,
+                                              name="train_acc",
+                                              lower_is_better=False))],
+    ).fit(X, y)
+    _, valid = next(StratifiedKFold(5).split(X, y))
+    assert_allclose(net.history[-1, "valid_acc"],
+                    np.mean(net.predict(X[valid]) == y[valid]))
+    assert 0 <= net.history[-1, "train_acc"] <= 1
+    # String labels: valid_acc compares class positions, whatever the labels.
+    named = DistillNetClassifier(max_epochs=3,
+                                 train_split=ValidSplit(5, stratified=True))
+    named.fit(X, labels)
+    assert_allclose(named.history[-1, "valid_acc"],
+                    np.mean(named.predict(X[valid]) == labels[valid]))
+
+
+def test_classifier_fits_a_dataset_without_y():
+    from skorch.dataset import Dataset
+
+    X, y = _data()
+    net = DistillNetClassifier(max_epochs=2).fit(Dataset(X, y), None)
+    assert_array_equal(net.classes_, [0, 1, 2])
+    assert net.module_.layers[0].in_features == 5
+    with pytest.raises(ValueError, match="needs y, or a Dataset"):
+        DistillNetClassifier().fit(X, None)

@@ -46,8 +46,23 @@ def _common_check_estimators():
     return estimators
 
 
-# No expected failures: every check passes, networks included.
-@parametrize_with_checks(_common_check_estimators())
+def _expected_failures(estimator):
+    from sklearn.base import is_regressor
+
+    from sklearn_selfdistill._rounds import is_skorch_net
+
+    if is_regressor(estimator) and is_skorch_net(estimator.estimator):
+        # A float32 network's output on one row and on a batch can differ by
+        # one unit in the last place (BLAS picks kernels by batch size); the
+        # check compares them to 1e-7 in absolute terms.
+        return {"check_methods_subset_invariance":
+                "float32 network outputs differ by 1 ulp between batch sizes"}
+    return {}
+
+
+# Every other check passes, networks included.
+@parametrize_with_checks(_common_check_estimators(),
+                         expected_failed_checks=_expected_failures)
 def test_common_checks(estimator, check):
     check(estimator)
 
@@ -336,35 +351,32 @@ def test_skorch_soft_targets_reach_next_round(w):
     from sklearn_selfdistill.nets import DistillNetClassifier
 
     class Recording(DistillNetClassifier):
-        def fit(self, X, y, **fit_params):
-            self.y_seen_ = np.array(y, copy=True)
-            self.forward_devices_ = []
-            self.proba_calls_ = 0
-            return super().fit(X, y, **fit_params)
+        """Records the (sample index, target) pairs the loss is computed on."""
 
-        def forward(self, X, training=False, device="cpu"):
-            self.forward_devices_.append(device)
-            return super().forward(X, training=training, device=device)
-
-        def predict_proba(self, X):
-            self.proba_calls_ += 1
-            return super().predict_proba(X)
+        def get_loss(self, y_pred, y_true, X=None, training=False):
+            if training and isinstance(X, dict):
+                seen = vars(self).setdefault("seen_", {})
+                for i, row in zip(X["selfdistill_index"].tolist(),
+                                  y_true.detach().numpy()):
+                    seen[i] = row
+            return super().get_loss(y_pred, y_true, X=X, training=training)
 
     X, y = _digits_small()
     model = SelfDistillationWrapper(Recording(max_epochs=3), n_rounds=2,
                                     ground_truth_weight=w, random_state=0).fit(X, y)
     for est in model.estimators_:
-        # Teacher outputs: one pass kept on the net's device, not skorch's
-        # predict_proba (which copies every batch to the CPU).
-        assert est.forward_devices_ == [est.device]
-        assert est.proba_calls_ == 0
+        assert type(est) is Recording  # the fitted rounds are the user's class
     onehot = np.eye(10)[y]
-    assert_array_equal(model.estimators_[0].y_seen_, onehot)
+
+    def seen(est):
+        return np.array([est.seen_[i] for i in range(len(y))])
+
+    # Round 0 trains on the class indices, as skorch alone does.
+    assert_array_equal(seen(model.estimators_[0]), y)
     for t in (1, 2):
         teacher = model.estimators_[t - 1].predict_proba(X)
-        assert model.estimators_[t].y_seen_.shape == (300, 10)
-        assert_allclose(model.estimators_[t].y_seen_,
-                        w * onehot + (1 - w) * teacher, rtol=1e-5, atol=1e-6)
+        assert_allclose(seen(model.estimators_[t]), w * onehot + (1 - w) * teacher,
+                        rtol=1e-5, atol=1e-6)
         assert_array_equal(model.estimators_[t].classes_, np.arange(10))
     assert_array_equal(model.classes_, np.arange(10))
 
@@ -468,18 +480,6 @@ def test_skorch_history_and_regressor_shapes():
                                  random_state=0).fit(X, Y2)
     assert m2.predict(X).shape == (442, 2)
     assert m2.basis_coefficients_.shape == (2, 442, 2)
-
-
-@needs_skorch
-def test_plain_skorch_classifier_is_refused():
-    from skorch import NeuralNetClassifier
-
-    from sklearn_selfdistill.nets import MLPModule
-
-    X, y = _digits_small()
-    net = NeuralNetClassifier(MLPModule, module__n_features=64, module__n_outputs=10)
-    with pytest.raises(TypeError, match="DistillNetClassifier"):
-        SelfDistillationWrapper(net).fit(X, y)
 
 
 @needs_skorch
