@@ -41,8 +41,19 @@ class SelfDistilledKernelRidgeClassifierCV(ClassifierMixin, _BaseSelfDistilledKe
         Zero coefficient of the polynomial and sigmoid kernels.
     kernel_params : dict, default=None
         Additional parameters of a kernel given as a callable or a name.
-    ground_truth_weight : float in [0, 1), default=0.0
-        Weight of the labels in each round's targets ([2]_).
+    ground_truth_weights : float in [0, 1) or array-like of such floats, \
+default=0.0
+        Weight ``w`` of the labels in each round's targets,
+        ``y_{t+1} = w y_0 + (1 - w) f_t(X)`` ([2]_; ``0`` is [1]_). A float
+        is used as given; a sequence is a grid searched jointly with
+        ``epsilons`` and the rounds by the same criterion, from the same
+        eigendecomposition (each weight costs about one more epsilon x rounds
+        grid, see Notes), as ``epsilons`` is for ``epsilon``.
+    ground_truth_weight : float in [0, 1)
+        Deprecated alias of a single ``ground_truth_weights``.
+
+        .. deprecated:: 0.1
+           Renamed ``ground_truth_weights`` in 0.1; removed in 0.3.
     store_eigenvectors : bool, default=False
         Keep the refitted model's eigenvectors in ``eigenvectors_``.
     cv : int, cross-validation generator or iterable, default=None
@@ -85,16 +96,27 @@ class SelfDistilledKernelRidgeClassifierCV(ClassifierMixin, _BaseSelfDistilledKe
         Selected tolerance.
     best_n_rounds_ : int
         Selected number of rounds.
+    best_ground_truth_weight_ : float
+        Selected ground-truth weight (the one given when it is a float).
+    best_params_ : dict
+        ``cv_results_["params"][best_index_]``: ``epsilon``, ``n_rounds``
+        and, when ``ground_truth_weights`` is a sequence,
+        ``ground_truth_weight``; the parameters of ``best_estimator_``.
+    best_index_ : int
+        Row of ``cv_results_`` of the refitted grid point.
     best_score_ : float
         Score of the selected grid point.
     epsilons_ : ndarray of shape (n_epsilons,)
         The grid of tolerances that was searched.
-    loo_errors_ : ndarray of shape (n_epsilons, max_rounds + 1)
+    loo_errors_ : ndarray of shape (n_epsilons, max_rounds + 1) or \
+(n_epsilons, n_weights, max_rounds + 1)
         Mean squared held-out error on the coded targets (mean over outputs)
-        of every grid point; ``inf`` for infeasible or collapsed points.
+        of every grid point; ``inf`` for infeasible or collapsed points. The
+        middle axis runs over ``ground_truth_weights`` when it is a sequence.
     cv_results_ : dict of ndarray
         One entry per grid point, epsilon-major: ``param_epsilon``,
-        ``param_n_rounds``, ``params``, ``mean_test_score``,
+        ``param_ground_truth_weight`` (when ``ground_truth_weights`` is a
+        sequence), ``param_n_rounds``, ``params``, ``mean_test_score``,
         ``rank_test_score``, and with ``cv`` ``split{k}_test_score`` and
         ``std_test_score``.
     best_estimator_ : SelfDistilledKernelRidgeClassifier
@@ -231,7 +253,8 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
         degree=3,
         coef0=1,
         kernel_params=None,
-        ground_truth_weight=0.0,
+        ground_truth_weights=0.0,
+        ground_truth_weight="deprecated",
         store_eigenvectors=False,
         cv=None,
         scoring=None,
@@ -247,6 +270,7 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
         self.degree = degree
         self.coef0 = coef0
         self.kernel_params = kernel_params
+        self.ground_truth_weights = ground_truth_weights
         self.ground_truth_weight = ground_truth_weight
         self.store_eigenvectors = store_eigenvectors
         self.cv = cv

@@ -48,8 +48,19 @@ class SelfDistilledKernelRidgeCV(RegressorMixin, _BaseSelfDistilledKernelCV):
     normalize_y : bool, default=False
         Standardise ``y`` before fitting, as in
         :class:`SelfDistilledKernelRidge`.
-    ground_truth_weight : float in [0, 1), default=0.0
-        Weight of the labels in each round's targets ([2]_).
+    ground_truth_weights : float in [0, 1) or array-like of such floats, \
+default=0.0
+        Weight ``w`` of the labels in each round's targets,
+        ``y_{t+1} = w y_0 + (1 - w) f_t(X)`` ([2]_; ``0`` is [1]_). A float
+        is used as given; a sequence is a grid searched jointly with
+        ``epsilons`` and the rounds by the same criterion, from the same
+        eigendecomposition (each weight costs about one more epsilon x rounds
+        grid, see Notes), as ``epsilons`` is for ``epsilon``.
+    ground_truth_weight : float in [0, 1)
+        Deprecated alias of a single ``ground_truth_weights``.
+
+        .. deprecated:: 0.1
+           Renamed ``ground_truth_weights`` in 0.1; removed in 0.3.
     store_eigenvectors : bool, default=False
         Keep the refitted model's eigenvectors in ``eigenvectors_``.
     cv : int, cross-validation generator or iterable, default=None
@@ -93,18 +104,29 @@ class SelfDistilledKernelRidgeCV(RegressorMixin, _BaseSelfDistilledKernelCV):
         Selected tolerance.
     best_n_rounds_ : int
         Selected number of rounds.
+    best_ground_truth_weight_ : float
+        Selected ground-truth weight (the one given when it is a float).
+    best_params_ : dict
+        ``cv_results_["params"][best_index_]``: ``epsilon``, ``n_rounds``
+        and, when ``ground_truth_weights`` is a sequence,
+        ``ground_truth_weight``; the parameters of ``best_estimator_``.
+    best_index_ : int
+        Row of ``cv_results_`` of the refitted grid point.
     best_score_ : float
         Score of the selected grid point (minus its mean squared error when
         ``scoring=None``).
     epsilons_ : ndarray of shape (n_epsilons,)
         The grid of tolerances that was searched.
-    loo_errors_ : ndarray of shape (n_epsilons, max_rounds + 1)
+    loo_errors_ : ndarray of shape (n_epsilons, max_rounds + 1) or \
+(n_epsilons, n_weights, max_rounds + 1)
         Mean squared held-out error of every grid point in the units of
         ``y``: leave-one-out (``cv=None``) or averaged over folds; ``inf`` for
-        infeasible or collapsed points.
+        infeasible or collapsed points. The middle axis runs over
+        ``ground_truth_weights`` when it is a sequence.
     cv_results_ : dict of ndarray
         One entry per grid point, epsilon-major: ``param_epsilon``,
-        ``param_n_rounds``, ``params``, ``mean_test_score`` (``-inf`` for
+        ``param_ground_truth_weight`` (when ``ground_truth_weights`` is a
+        sequence), ``param_n_rounds``, ``params``, ``mean_test_score`` (``-inf`` for
         infeasible or collapsed points), ``rank_test_score``, and with ``cv``
         ``split{k}_test_score`` and ``std_test_score``.
     best_estimator_ : SelfDistilledKernelRidge
@@ -247,7 +269,8 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
         coef0=1,
         kernel_params=None,
         normalize_y=False,
-        ground_truth_weight=0.0,
+        ground_truth_weights=0.0,
+        ground_truth_weight="deprecated",
         store_eigenvectors=False,
         cv=None,
         scoring=None,
@@ -264,6 +287,7 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
         self.coef0 = coef0
         self.kernel_params = kernel_params
         self.normalize_y = normalize_y
+        self.ground_truth_weights = ground_truth_weights
         self.ground_truth_weight = ground_truth_weight
         self.store_eigenvectors = store_eigenvectors
         self.cv = cv

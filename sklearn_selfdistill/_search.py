@@ -17,14 +17,14 @@ leave-one-out search costs one spectrum.
 """
 
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._distill import distill_path
@@ -40,6 +40,7 @@ from .kernels import _pairwise
 
 __all__ = [
     "check_epsilons",
+    "check_ground_truth_weights",
     "grid_coefficients",
     "kfold_scores",
     "loo_scores",
@@ -74,35 +75,67 @@ def check_epsilons(epsilons, reference_mse):
     return grid
 
 
-def grid_coefficients(spectrum, epsilons, max_rounds, ground_truth_weight):
-    """B_t of every epsilon, round and output, and which grid points are valid.
+def check_ground_truth_weights(weights):
+    """The grid of ground-truth weights as a 1-D array, and whether it is one float.
 
-    Returns ``B`` of shape (n_eps, max_rounds + 1, m, Q) on the kept
-    eigenvalues, ``valid`` of shape (n_eps, max_rounds + 1) (feasible and not
-    collapsed for every output) and ``infeasible`` of shape (n_eps,). The
-    unfittable remainder of a low-rank spectrum counts as one zero eigenvalue,
-    exactly as in the fit.
+    A float is a grid of one weight that is not a searched parameter (no
+    ``param_ground_truth_weight`` column, 2-D ``loo_errors_``), as a fixed
+    estimator parameter is for :class:`~sklearn.model_selection.GridSearchCV`.
+    """
+    scalar = np.ndim(weights) == 0
+    grid = np.atleast_1d(np.asarray(weights, dtype=np.float64))
+    if grid.ndim != 1 or grid.shape[0] == 0:
+        raise ValueError(
+            "ground_truth_weights must be a float in [0, 1) or a non-empty 1-D "
+            f"sequence of such floats (the grid); got shape {grid.shape}."
+        )
+    if not np.all(np.isfinite(grid)) or np.any(grid < 0) or np.any(grid >= 1):
+        raise ValueError(
+            "ground_truth_weights must lie in [0, 1) (0 is the paper's "
+            "self-distillation, 1 would ignore the teacher); got "
+            f"{grid.tolist()}."
+        )
+    return grid, scalar
+
+
+def grid_coefficients(spectrum, epsilons, max_rounds, ground_truth_weights):
+    """B_t of every epsilon, weight, round and output, and which points are valid.
+
+    The stage axis runs over (weight, round) pairs, weight-major: stage
+    ``k * (max_rounds + 1) + t`` is round ``t`` with weight
+    ``ground_truth_weights[k]``. Returns ``B`` of shape (n_eps, n_stages, m,
+    Q) on the kept eigenvalues, ``valid`` of shape (n_eps, n_stages)
+    (feasible and not collapsed for every output) and ``infeasible`` of shape
+    (n_eps,) (the floor does not depend on the weight). The unfittable
+    remainder of a low-rank spectrum counts as one zero eigenvalue, exactly
+    as in the fit.
     """
     d, Z = spectrum.augmented()
     n = spectrum.n_samples
     n_outputs = Z.shape[1]
     n_eps = epsilons.shape[0]
-    B = np.zeros((n_eps, max_rounds + 1, d.shape[0], n_outputs))
-    valid = np.ones((n_eps, max_rounds + 1), dtype=bool)
+    weights = np.atleast_1d(ground_truth_weights)
+    n_rounds = max_rounds + 1
+    B = np.zeros((n_eps, weights.shape[0] * n_rounds, d.shape[0], n_outputs))
+    valid = np.ones(B.shape[:2], dtype=bool)
     infeasible = np.zeros(n_eps, dtype=bool)
     for e, eps in enumerate(epsilons):
-        for q in range(n_outputs):
-            try:
-                _, B[e, :, :, q], collapsed = distill_path(
-                    d, Z[:, q], eps, max_rounds,
-                    ground_truth_weight=ground_truth_weight, n_samples=n,
-                )
-            except InfeasibleEpsilonError:
-                infeasible[e] = True
+        for k, w in enumerate(weights):
+            stages = slice(k * n_rounds, (k + 1) * n_rounds)
+            for q in range(n_outputs):
+                try:
+                    _, B[e, stages, :, q], collapsed = distill_path(
+                        d, Z[:, q], eps, max_rounds,
+                        ground_truth_weight=float(w), n_samples=n,
+                    )
+                except InfeasibleEpsilonError:
+                    infeasible[e] = True
+                    break
+                valid[e, stages] &= ~collapsed
+            if infeasible[e]:
                 valid[e] = False
                 B[e] = 0.0
                 break
-            valid[e] &= ~collapsed
     return B[:, :, : spectrum.d.shape[0]], valid, infeasible
 
 
@@ -123,20 +156,24 @@ def score_rounds(P, Y_true, y_true, coding, scorer):
 
 
 def loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
-               ground_truth_weight, scorer):
+               ground_truth_weights, scorer):
     """The leave-one-out criterion of every grid point from one spectrum.
 
     ``S_t = F diag(B_t) F^T`` with ``F`` the orthonormal basis of the kept
     directions (:meth:`~._solvers.Spectrum.basis_rows`): ``S_t y = F (B_t
     z_0)`` and ``diag(S_t) = (F * F) B_t`` for every grid point come from one
     pass over chunks of rows of ``F``; the held-out residuals are
-    ``(y - S_t y) / (1 - diag(S_t))``.
+    ``(y - S_t y) / (1 - diag(S_t))``. With a ground-truth weight ``w`` the
+    smoother keeps this form with ``B_t = A_t gamma_t`` (the weight only
+    changes the multipliers and ``gamma_t``), so each weight adds one
+    epsilon x rounds block of columns. The second axis of the results runs
+    over the stages of :func:`grid_coefficients`.
     """
     n, n_outputs = Y.shape
     Z0 = spectrum.Z0
     m = spectrum.d.shape[0]
     B, valid, infeasible = grid_coefficients(
-        spectrum, epsilons, max_rounds, ground_truth_weight
+        spectrum, epsilons, max_rounds, ground_truth_weights
     )
     n_eps, n_rounds = valid.shape
     # Columns ordered (epsilon, round, output).
@@ -180,7 +217,7 @@ def _apply(M, BZ):
 
 
 def kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
-                 epsilons, max_rounds, ground_truth_weight, scorer):
+                 epsilons, max_rounds, ground_truth_weights, scorer):
     """K-fold scores of every grid point, one spectrum per training fold.
 
     Each fold runs the fit's own solver (``solver``: the keywords of
@@ -190,7 +227,8 @@ def kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
     model predicts.
     """
     cv = check_cv(cv, y, classifier=classifier)
-    n_rounds = max_rounds + 1
+    # One stage per (weight, round) pair, as in grid_coefficients.
+    n_rounds = np.atleast_1d(ground_truth_weights).shape[0] * (max_rounds + 1)
     n_eps = epsilons.shape[0]
     split_scores, split_errors = [], []
     valid = np.ones((n_eps, n_rounds), dtype=bool)
@@ -210,7 +248,7 @@ def kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
         )
         inv_d = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
         B, fold_valid, fold_infeasible = grid_coefficients(
-            spectrum, epsilons, max_rounds, ground_truth_weight
+            spectrum, epsilons, max_rounds, ground_truth_weights
         )
         valid &= fold_valid
         infeasible |= fold_infeasible
@@ -231,8 +269,11 @@ def kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
 
 
 def warn_invalid(epsilons, valid, infeasible):
-    """Raise if no grid point is valid; warn once if some are not."""
-    n_rounds = valid.shape[1]
+    """Raise if no grid point is valid; warn once if some are not.
+
+    ``valid`` has shape (n_eps, n_rounds) or (n_eps, n_weights, n_rounds).
+    """
+    n_rounds = valid.size // valid.shape[0]
     if not valid.any():
         raise ValueError(
             "Every grid point was infeasible (epsilon below the smallest "
@@ -257,32 +298,46 @@ def warn_invalid(epsilons, valid, infeasible):
             f"{n_collapsed} collapsed to the zero function (the targets' "
             "mean square fell to epsilon or below)"
         )
+    names = "epsilon, n_rounds" if valid.ndim == 2 else (
+        "epsilon, ground_truth_weight, n_rounds"
+    )
     warnings.warn(
-        f"{int((~valid).sum())} of {valid.size} grid points (epsilon, "
-        "n_rounds) got the worst score: " + " and ".join(reasons) + ".",
+        f"{int((~valid).sum())} of {valid.size} grid points ({names}) got "
+        "the worst score: " + " and ".join(reasons) + ".",
         UserWarning,
         stacklevel=5,
     )
 
 
-def search_results(epsilons, scores, valid, split_scores):
+def search_results(epsilons, scores, valid, split_scores, weights=None):
     """``cv_results_`` of the grid, epsilon-major, as GridSearchCV lays it out.
 
-    ``scores`` already holds ``-inf`` at invalid points. Ties share the
-    smallest rank, as in GridSearchCV.
+    ``scores`` has shape (n_eps, n_rounds), or (n_eps, n_weights, n_rounds)
+    when ``weights`` (the searched ground-truth weights) is given: the rows
+    are then ordered (epsilon, ground_truth_weight, n_rounds), the order of
+    GridSearchCV's sorted parameter names. ``scores`` already holds ``-inf``
+    at invalid points. Ties share the smallest rank, as in GridSearchCV.
     """
-    n_rounds = scores.shape[1]
+    n_rounds = scores.shape[-1]
+    n_weights = 1 if weights is None else weights.shape[0]
     flat = scores.ravel()
-    eps_col = np.repeat(epsilons, n_rounds)
-    rounds_col = np.tile(np.arange(n_rounds), epsilons.shape[0])
-    results = {
-        "param_epsilon": eps_col,
-        "param_n_rounds": rounds_col,
-        "params": [
+    eps_col = np.repeat(epsilons, n_weights * n_rounds)
+    rounds_col = np.tile(np.arange(n_rounds), epsilons.shape[0] * n_weights)
+    results = {"param_epsilon": eps_col}
+    if weights is None:
+        params = [
             {"epsilon": float(e), "n_rounds": int(t)}
             for e, t in zip(eps_col, rounds_col)
-        ],
-    }
+        ]
+    else:
+        weight_col = np.tile(np.repeat(weights, n_rounds), epsilons.shape[0])
+        results["param_ground_truth_weight"] = weight_col
+        params = [
+            {"epsilon": float(e), "ground_truth_weight": float(w), "n_rounds": int(t)}
+            for e, w, t in zip(eps_col, weight_col, rounds_col)
+        ]
+    results["param_n_rounds"] = rounds_col
+    results["params"] = params
     if split_scores is not None:
         for k, s in enumerate(split_scores):
             results[f"split{k}_test_score"] = np.where(valid, s, -np.inf).ravel()
@@ -301,12 +356,17 @@ class _BaseSelfDistilledKernelCV(BaseEstimator):
     """Grid selection shared by the regressor and the classifier CV classes.
 
     Subclasses provide ``_coding(y)`` (the target coding of the whole training
-    set or of a fold's training part), ``_template()`` (an estimator of the
-    refitted kind, for the scorer) and ``_make_final(epsilon, n_rounds)``.
+    set or of a fold's training part) and ``_template()`` (an estimator of the
+    refitted kind, for the scorer and the refit).
     """
 
     _parameter_constraints: dict = {
         **KERNEL_CONSTRAINTS,
+        "ground_truth_weights": [Interval(Real, 0, 1, closed="left"), "array-like"],
+        # Deprecated in 0.1 (renamed ground_truth_weights), removed in 0.3.
+        "ground_truth_weight": [
+            Interval(Real, 0, 1, closed="left"), Hidden(StrOptions({"deprecated"})),
+        ],
         "epsilons": ["array-like", None],
         "max_rounds": [Interval(Integral, 0, None, closed="left")],
         "cv": ["cv_object"],
@@ -316,9 +376,32 @@ class _BaseSelfDistilledKernelCV(BaseEstimator):
     def _validate_X(self, X, reset):
         return validate_data(self, X, reset=reset, dtype=np.float64)
 
+    def _ground_truth_weights(self):
+        """The weight grid, honouring the deprecated ``ground_truth_weight``."""
+        weights = self.ground_truth_weights
+        if not (isinstance(self.ground_truth_weight, str)
+                and self.ground_truth_weight == "deprecated"):
+            warnings.warn(
+                "ground_truth_weight was renamed ground_truth_weights in 0.1 "
+                "(it also takes a sequence, the grid to search) and will be "
+                "removed in 0.3; pass ground_truth_weights="
+                f"{self.ground_truth_weight!r} instead.",
+                FutureWarning,
+                stacklevel=4,
+            )
+            if np.ndim(weights) != 0 or float(weights) != 0.0:
+                raise ValueError(
+                    "Both ground_truth_weight (deprecated) and "
+                    "ground_truth_weights were set; pass only "
+                    "ground_truth_weights."
+                )
+            weights = self.ground_truth_weight
+        return check_ground_truth_weights(weights)
+
     def _search(self, X, y):
         """Score the grid, refit the best point on all of ``X``, set attributes."""
         check_square_gram(self.kernel, X)
+        weights, scalar_weight = self._ground_truth_weights()
         coding = self._coding(y)
         Y = coding.encode(y)
         epsilons = check_epsilons(self.epsilons, float(np.mean(Y * Y)))
@@ -326,7 +409,7 @@ class _BaseSelfDistilledKernelCV(BaseEstimator):
             self._template(), scoring=self.scoring
         )
         grid = dict(epsilons=epsilons, max_rounds=self.max_rounds,
-                    ground_truth_weight=self.ground_truth_weight, scorer=scorer)
+                    ground_truth_weights=weights, scorer=scorer)
         if self.cv is None:
             spectrum = compute_spectrum(X, Y, **solver_params(self))
             scores, errors, valid, infeasible, splits = loo_scores(
@@ -339,16 +422,30 @@ class _BaseSelfDistilledKernelCV(BaseEstimator):
                 coding_of=self._coding, solver=solver_params(self),
                 kernel=kernel_kwargs(self), **grid,
             )
+        # (epsilon, stage) -> (epsilon, weight, round); a float weight is no
+        # grid axis of the results.
+        shape = (epsilons.shape[0], weights.shape[0], self.max_rounds + 1)
+        if scalar_weight:
+            shape = (shape[0], shape[2])
+        scores, errors, valid = (a.reshape(shape) for a in (scores, errors, valid))
+        if splits is not None:
+            splits = [s.reshape(shape) for s in splits]
         warn_invalid(epsilons, valid, infeasible)
         scores = np.where(valid, scores, -np.inf)
-        results = search_results(epsilons, scores, valid, splits)
-        final, best = self._refit(X, y, epsilons, scores, spectrum)
+        results = search_results(
+            epsilons, scores, valid, splits, None if scalar_weight else weights
+        )
+        grid_scores = scores.reshape(shape[0], weights.shape[0], -1)
+        final, best = self._refit(X, y, epsilons, weights, grid_scores, spectrum)
         self.epsilons_ = epsilons
         self.loo_errors_ = np.where(valid, errors, np.inf)
         self.cv_results_ = results
         self.best_epsilon_ = float(epsilons[best[0]])
-        self.best_n_rounds_ = int(best[1])
-        self.best_score_ = float(scores[best])
+        self.best_ground_truth_weight_ = float(weights[best[1]])
+        self.best_n_rounds_ = int(best[2])
+        self.best_score_ = float(grid_scores[best])
+        self.best_index_ = int(np.ravel_multi_index(best, grid_scores.shape))
+        self.best_params_ = dict(results["params"][self.best_index_])
         self.best_estimator_ = final
         for name in FITTED_ATTRIBUTES:
             setattr(self, name, getattr(final, name))
@@ -358,12 +455,13 @@ class _BaseSelfDistilledKernelCV(BaseEstimator):
             del self.eigenvectors_
         return self
 
-    def _refit(self, X, y, epsilons, scores, spectrum):
+    def _refit(self, X, y, epsilons, weights, scores, spectrum):
         """The best grid point refitted on all points, and its index.
 
-        With ``cv``, a point feasible on every training fold can be infeasible
-        on all points (more points, a larger numerical null space): then the
-        next best point is refitted.
+        ``scores`` has shape (n_eps, n_weights, n_rounds). With ``cv``, a
+        point feasible on every training fold can be infeasible on all points
+        (more points, a larger numerical null space): then the next best
+        point is refitted.
         """
         flat = scores.ravel()
         skipped = []
@@ -371,12 +469,14 @@ class _BaseSelfDistilledKernelCV(BaseEstimator):
             if not np.isfinite(flat[index]):
                 raise ValueError(
                     "No grid point could be refitted on all training points: "
-                    f"the epsilons {skipped} are below the smallest training "
-                    "mean squared error the kernel reaches there. Pass larger "
-                    "epsilons."
+                    f"the epsilons {sorted(set(skipped))} are below the smallest "
+                    "training mean squared error the kernel reaches there. Pass "
+                    "larger epsilons."
                 )
             best = np.unravel_index(index, scores.shape)
-            final = self._make_final(float(epsilons[best[0]]), int(best[1]))
+            final = self._make_final(
+                float(epsilons[best[0]]), int(best[2]), float(weights[best[1]])
+            )
             final._validate_params()
             try:
                 final._fit(X, y, spectrum=spectrum)
@@ -386,23 +486,25 @@ class _BaseSelfDistilledKernelCV(BaseEstimator):
             break
         if skipped:
             warnings.warn(
-                f"The best grid points with epsilon in {skipped} could not be "
-                "refitted on all training points (epsilon below the smallest "
-                "training mean squared error the kernel reaches there); the "
-                "best refittable point was used.",
+                "The best grid points with epsilon in "
+                f"{sorted(set(skipped))} could not be refitted on all training "
+                "points (epsilon below the smallest training mean squared error "
+                "the kernel reaches there); the best refittable point was used.",
                 UserWarning,
                 stacklevel=5,
             )
         return final, best
 
-    def _make_final(self, epsilon, n_rounds):
+    def _make_final(self, epsilon, n_rounds, ground_truth_weight):
         params = {
             key: getattr(self, key)
             for key in self._template().get_params()
-            if key not in ("epsilon", "n_rounds", "on_collapse")
+            if key not in ("epsilon", "n_rounds", "on_collapse",
+                           "ground_truth_weight")
         }
         return type(self._template())(
-            epsilon=epsilon, n_rounds=n_rounds, **params
+            epsilon=epsilon, n_rounds=n_rounds,
+            ground_truth_weight=ground_truth_weight, **params
         )
 
     def predict(self, X):
