@@ -1,7 +1,9 @@
-"""The grid search of the CV estimators: epsilon x rounds from few spectra.
+"""The grid search of the CV estimators: epsilon x weight x rounds from few spectra.
 
-Every grid point ``(epsilon, n_rounds)`` of a spectrum comes from
-:func:`~._distill.distill_path` on that one spectrum. Two criteria score them:
+Every grid point ``(epsilon, ground_truth_weight, n_rounds)`` of a spectrum
+comes from :func:`~._distill.distill_path` on that one spectrum; the criteria
+see the (weight, round) pairs as one axis of "stages" and the search reshapes
+them. Two criteria score them:
 
 * :func:`loo_scores`, the leave-one-out error of the linear smoother
   ``S_t = F diag(B_t) F^T`` (``F`` the orthonormal basis of the kept
