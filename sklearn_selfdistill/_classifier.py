@@ -7,6 +7,7 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._checks import unfitted_on_error
 from ._kernel_ridge import _BaseSelfDistilledKernel
 from ._targets import LabelCoding
 
@@ -227,6 +228,7 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
         tags.input_tags.pairwise = self.kernel == "precomputed"
         return tags
 
+    @unfitted_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Fit round 0 and ``n_rounds`` rounds of self-distillation per class.

@@ -9,9 +9,15 @@ from sklearn.metrics.pairwise import PAIRWISE_KERNEL_FUNCTIONS
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._checks import (
+    check_precomputed_gram,
+    explain_infeasible,
+    unfitted_on_error,
+)
 from ._distill import report_collapse, self_distill
 from ._solvers import compute_spectrum, solver_params
 from ._targets import RegressionCoding
+from .exceptions import InfeasibleEpsilonError
 from .kernels import _pairwise
 
 __all__ = ["SelfDistilledKernelRidge"]
@@ -61,13 +67,9 @@ def _check_epsilon(epsilon, n_outputs):
     return eps
 
 
-def check_square_gram(kernel, X):
-    """With ``kernel="precomputed"`` the training ``X`` is a square Gram matrix."""
-    if kernel == "precomputed" and X.shape[0] != X.shape[1]:
-        raise ValueError(
-            "With kernel='precomputed', X must be the square Gram matrix of the "
-            f"training points; got shape {X.shape}."
-        )
+#: With ``kernel="precomputed"`` the training ``X`` is a symmetric square Gram
+#: matrix (:func:`~._checks.check_precomputed_gram`).
+check_square_gram = check_precomputed_gram
 
 
 def kernel_kwargs(estimator):
@@ -117,10 +119,15 @@ class _BaseSelfDistilledKernel(BaseEstimator):
         check_square_gram(self.kernel, X)
         if spectrum is None:
             spectrum = compute_spectrum(X, Y, **solver_params(self))
-        path = self_distill(
-            spectrum, epsilon, self.n_rounds,
-            ground_truth_weight=self.ground_truth_weight,
-        )
+        try:
+            path = self_distill(
+                spectrum, coding.core_epsilon(epsilon), self.n_rounds,
+                ground_truth_weight=self.ground_truth_weight,
+            )
+        except InfeasibleEpsilonError as exc:
+            raise explain_infeasible(
+                exc, spectrum=spectrum, X=X, coding=coding, kernel=self.kernel
+            ) from exc
         squeeze = coding.squeeze
         self._coding_ = coding
         self._staged_dual_coef = path.dual_coef
@@ -130,11 +137,11 @@ class _BaseSelfDistilledKernel(BaseEstimator):
         self.c_ = squeeze(path.c)
         self.basis_coefficients_ = squeeze(path.B)
         self.collapsed_ = squeeze(path.collapsed)
-        self.train_mse_ = squeeze(path.train_mse * coding.scale**2)
+        with np.errstate(over="ignore"):
+            self.train_mse_ = squeeze(path.train_mse * coding.scale * coding.scale)
         single = coding.single_output
-        self.min_reachable_mse_ = (
-            float(path.min_reachable_mse[0]) if single else path.min_reachable_mse
-        )
+        floor = coding.user_epsilon(path.min_reachable_mse)
+        self.min_reachable_mse_ = float(floor[0]) if single else floor
         self.guaranteed_rounds_ = (
             float(path.guaranteed_rounds[0]) if single else path.guaranteed_rounds
         )
@@ -412,6 +419,7 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
         tags.target_tags.multi_output = True
         return tags
 
+    @unfitted_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Fit round 0 and ``n_rounds`` rounds of self-distillation.

@@ -41,6 +41,7 @@ from scipy import linalg
 
 from sklearn.utils import check_random_state
 
+from ._checks import check_dense_memory, checked_kernel
 from ._numpy_backend import NumpyOps
 from .kernels import _kernel_name, _pairwise
 
@@ -461,6 +462,7 @@ def compute_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
     """
     _check_solver(X.shape[0], kernel=kernel, eigen_solver=eigen_solver,
                   n_components=n_components, store_eigenvectors=store_eigenvectors)
+    check_dense_memory(X.shape[0], eigen_solver=eigen_solver, device=device)
     kernel_kwargs = dict(kernel=kernel, gamma=gamma, degree=degree, coef0=coef0,
                          kernel_params=kernel_params)
     if device is None:
@@ -470,6 +472,8 @@ def compute_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
 
         ops = TorchOps(device, **kernel_kwargs)
     name = _kernel_name(kernel)
+    # Every solver gets only finite kernel matrices of the right shape.
+    ops.kernel = checked_kernel(ops.kernel, name)
     if eigen_solver == "dense":
         return dense_spectrum(ops, X, Y, kernel_name=name)
     return SOLVERS[eigen_solver](
