@@ -268,7 +268,7 @@ def warn_invalid(epsilons, valid, infeasible):
         f"{int((~valid).sum())} of {valid.size} grid points (epsilon, "
         "n_rounds) got the worst score: " + " and ".join(reasons) + ".",
         UserWarning,
-        stacklevel=5,
+        stacklevel=6,
     )
 
 
@@ -407,7 +407,7 @@ class _BaseSelfDistilledKernelCV(BaseEstimator):
                 "training mean squared error the kernel reaches there); the "
                 "best refittable point was used.",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=6,
             )
         return final, best
 

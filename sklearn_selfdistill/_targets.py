@@ -67,6 +67,16 @@ class RegressionCoding:
         unit = self.std[0]
         return epsilon / unit / unit
 
+    @property
+    def dual_unit(self):
+        """Factor from coded dual coefficients to those of ``dual_coef_``.
+
+        ``dual_coef_`` is in the units of ``y`` without ``normalize_y`` (then
+        ``predict(X) = kernel(X, X_fit_) @ dual_coef_``) and of the
+        normalised ``y`` with it.
+        """
+        return np.ones_like(self.std) if self.normalize_y else self.std
+
     def user_epsilon(self, epsilon):
         """Inverse of :meth:`core_epsilon` (``inf`` beyond float64's range)."""
         if self.normalize_y:
@@ -117,6 +127,10 @@ class LabelCoding:
     @property
     def scale(self):
         return np.ones(1 if self.single_output else self.classes.shape[0])
+
+    @property
+    def dual_unit(self):
+        return self.scale
 
     def core_epsilon(self, epsilon):
         return epsilon
