@@ -377,6 +377,12 @@ class _BaseSelfDistilledKernelCV(BaseEstimator):
         flat = scores.ravel()
         skipped = []
         for index in np.argsort(-flat, kind="stable"):
+            if not (np.isfinite(flat[index]) or skipped) and self.scoring is None:
+                raise ValueError(
+                    "The mean squared error of every grid point, in the units "
+                    "of y, overflows float64 (|y| beyond about 1e154): rescale "
+                    "y, e.g. divide it by its largest absolute value."
+                )
             if not np.isfinite(flat[index]) and not skipped:
                 raise ValueError(
                     f"scoring={self.scoring!r} gave no finite score at any "
