@@ -253,8 +253,14 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
             coded column (a ``ValueError`` carrying that MSE as ``floor``).
         ValueError
             If ``y`` has a single class, if the kernel is not positive
-            semi-definite on ``X``, or if ``on_collapse="raise"`` and a round
-            collapses.
+            semi-definite on ``X``, if its matrix has infs or NaNs (or, with
+            ``kernel="precomputed"``, is not square and symmetric), or if
+            ``on_collapse="raise"`` and a round collapses.
+        MemoryError
+            If ``eigen_solver="dense"`` needs more memory than is available
+            (checked before the Gram matrix is formed).
+
+        A fit that raises leaves the estimator unfitted.
         """
         return self._fit(X, y)
 

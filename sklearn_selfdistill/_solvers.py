@@ -370,6 +370,11 @@ def nystroem_spectrum(ops, X, Y, *, n_components, random_state,
     # kernel(X, L)^T kernel(X, L) first would be three times cheaper but
     # squares the condition number of kernel(L, L) (measured: 1e-6 instead of
     # 1e-13 agreement with the dense solver when all points are landmarks).
+    # With all points as landmarks the multipliers agree with the dense
+    # solver's to about 1e-14 at epsilon ten times the reachable floor, but
+    # only to about 1e-3 at 1.05 times (measured on 80 points, RBF: 3.5e-4):
+    # near the floor the root of eq. (21) amplifies the difference between
+    # the two null spaces, each exact to round-off.
     if chunk_size is None:
         chunk_size = max(64, _CHUNK_FLOATS // max(m, 1))
     C = ops.zeros((r, r))
