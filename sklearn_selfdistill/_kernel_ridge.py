@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._checks import (
     check_precomputed_gram,
+    checked_kernel,
     explain_infeasible,
     unfitted_on_error,
 )
@@ -18,7 +19,7 @@ from ._distill import report_collapse, self_distill
 from ._solvers import compute_spectrum, solver_params
 from ._targets import RegressionCoding
 from .exceptions import InfeasibleEpsilonError
-from .kernels import _pairwise
+from .kernels import _kernel_name, _pairwise
 
 __all__ = ["SelfDistilledKernelRidge"]
 
@@ -98,7 +99,12 @@ class _BaseSelfDistilledKernel(BaseEstimator):
     }
 
     def _get_kernel(self, X, Y=None):
-        return _pairwise(X, Y, **kernel_kwargs(self))
+        # Prediction rejects a non-finite kernel matrix as the fit does.
+        kernel = checked_kernel(
+            lambda A, B=None: _pairwise(A, B, **kernel_kwargs(self)),
+            _kernel_name(self.kernel),
+        )
+        return kernel(X, Y)
 
     def _validate_X(self, X, reset):
         # Dense only: the Gram matrix and its eigenvectors are dense whatever X

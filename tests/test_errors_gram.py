@@ -117,6 +117,26 @@ def test_checked_kernel_passes_finite_matrices_through():
         kernel(np.zeros((2, 1)), np.zeros((3, 1)))
 
 
+class _NanAwayKernel(RBF):
+    """An RBF kernel that answers NaN for points far from the unit square."""
+
+    def __call__(self, X, Y=None, eval_gradient=False):
+        K = super().__call__(X, Y)
+        far = np.abs(X).max(axis=1) > 10
+        K[far] = np.nan
+        return K
+
+
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_prediction_rejects_a_non_finite_kernel(name):
+    # Nothing returns NaN silently: the fit is fine, the new points are not.
+    X, y = data(name)
+    estimator = make(name).set_params(kernel=_NanAwayKernel()).fit(X, y)
+    with pytest.raises(ValueError, match="contains infs or NaNs"):
+        estimator.predict(X + 100.0)
+    assert np.all(np.isfinite(estimator.predict(X)))
+
+
 torch = pytest.importorskip("torch")
 
 
