@@ -24,6 +24,7 @@ from .exceptions import InfeasibleEpsilonError
 
 __all__ = [
     "available_memory_bytes",
+    "check_epsilon_scale",
     "check_dense_memory",
     "check_precomputed_gram",
     "checked_kernel",
@@ -217,6 +218,26 @@ def unfitted_on_error(fit):
 
 
 # ---------------------------------------------------------------- messages
+def check_epsilon_scale(epsilon, core_epsilon, y):
+    """Reject an ``epsilon`` that float64 cannot represent in the units of y.
+
+    ``core_epsilon`` is ``epsilon`` divided by the square of the power of two
+    that codes ``y``; below the smallest normal float64 it has lost its
+    digits (``epsilon`` is negligible against ``y**2``).
+    """
+    tiny = np.finfo(np.float64).tiny
+    if np.any(np.asarray(core_epsilon) < tiny):
+        scale = float(np.max(np.abs(y)))
+        shown = np.asarray(epsilon, dtype=np.float64)
+        shown = f"{shown[0]:.6g}" if shown.size == 1 else shown.tolist()
+        raise ValueError(
+            f"epsilon={shown} is too small for the "
+            f"scale of y (max|y| = {scale:.3g}): relative to max|y|**2 it is "
+            "below float64's resolution. Pass normalize_y=True (epsilon "
+            "relative to var(y)) or an epsilon in the units of y**2."
+        )
+
+
 def explain_infeasible(exc, *, spectrum, X, coding, kernel):
     """The core's :class:`InfeasibleEpsilonError` in user units, with its cause.
 
@@ -256,6 +277,15 @@ def explain_infeasible(exc, *, spectrum, X, coding, kernel):
             f"part of y outside the {m} kept directions counts as unfittable "
             "(eigenvalue 0): increase n_components or epsilon, or use "
             "eigen_solver='dense'"
+        )
+    cause = "; ".join(causes) if causes else "the part of y in the null space"
+    if not math.isfinite(floor):
+        return InfeasibleEpsilonError(
+            f"epsilon={epsilon:.6g} is below the smallest training mean squared "
+            "error this kernel can reach on these points, which exceeds "
+            "float64's range in the units of y**2 (" + cause + "). Pass "
+            "normalize_y=True (epsilon relative to var(y)) or rescale y.",
+            floor=floor, epsilon=epsilon,
         )
     cause = "; ".join(causes) if causes else "the part of y in the null space"
     return InfeasibleEpsilonError(

@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._checks import (
+    check_epsilon_scale,
     check_precomputed_gram,
     checked_kernel,
     explain_infeasible,
@@ -123,11 +124,13 @@ class _BaseSelfDistilledKernel(BaseEstimator):
         Y = coding.encode(y)
         epsilon = _check_epsilon(self.epsilon, Y.shape[1])
         check_square_gram(self.kernel, X)
+        core_epsilon = coding.core_epsilon(epsilon)
+        check_epsilon_scale(epsilon, core_epsilon, y)
         if spectrum is None:
             spectrum = compute_spectrum(X, Y, **solver_params(self))
         try:
             path = self_distill(
-                spectrum, coding.core_epsilon(epsilon), self.n_rounds,
+                spectrum, core_epsilon, self.n_rounds,
                 ground_truth_weight=self.ground_truth_weight,
             )
         except InfeasibleEpsilonError as exc:

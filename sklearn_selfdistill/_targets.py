@@ -65,7 +65,8 @@ class RegressionCoding:
         if self.normalize_y:
             return epsilon
         unit = self.std[0]
-        return epsilon / unit / unit
+        with np.errstate(over="ignore", under="ignore"):
+            return epsilon / unit / unit
 
     @property
     def dual_unit(self):

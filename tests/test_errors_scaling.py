@@ -144,3 +144,36 @@ def test_power_of_two_coding_is_exact():
     assert coding.core_epsilon(coding.user_epsilon(0.25)) == 0.25
     zero = RegressionCoding.fit(np.zeros(4), normalize_y=False)
     assert zero.std[0] == 1.0
+
+
+def test_epsilon_negligible_against_y_squared_names_normalize_y():
+    # 0.1 against |y|**2 ~ 1e320: below float64's resolution, not a
+    # Brent's-method failure on NaN.
+    model = SelfDistilledKernelRidge(epsilon=0.1)
+    with pytest.raises(
+        ValueError, match=r"epsilon=0.1 is too small for the scale of y .*normalize_y=True"
+    ):
+        model.fit(X, Y * 1e160)
+    assert not hasattr(model, "c_")
+    # The floor of a representable epsilon may itself exceed float64.
+    from sklearn_selfdistill.exceptions import InfeasibleEpsilonError
+
+    X_dup = np.vstack([X, X[:1]])
+    y_dup = np.append(Y, Y[0] + 1.0) * 1e160
+    with pytest.raises(InfeasibleEpsilonError, match="exceeds float64's range") as info:
+        SelfDistilledKernelRidge(epsilon=1e300, gamma=3.0).fit(X_dup, y_dup)
+    assert info.value.floor == np.inf and info.value.epsilon == 1e300
+
+
+def test_tiny_targets_collapse_without_warnings_of_overflow():
+    # mean(y**2) ~ 1e-400 is below epsilon = 0.1: round 0 collapses, as it
+    # should, and no overflow of the coded epsilon is reported.
+    import warnings
+
+    from sklearn_selfdistill.exceptions import SelfDistillationCollapseWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.warns(SelfDistillationCollapseWarning, match="round 0"):
+            model = SelfDistilledKernelRidge(epsilon=0.1).fit(X, Y * 1e-200)
+    assert np.all(model.collapsed_) and np.all(model.predict(X_NEW) == 0)
