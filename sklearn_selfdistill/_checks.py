@@ -115,9 +115,10 @@ def checked_kernel(kernel, kernel_name):
 def dense_peak_bytes(n_samples):
     """Peak memory of ``eigen_solver="dense"`` on ``n_samples`` points, in bytes.
 
-    Keep true to :func:`~._solvers.dense_spectrum`: today the Gram matrix, the
-    eigenvectors and LAPACK's copy of the matrix inside ``syevr``, three
-    n_samples x n_samples float64 arrays.
+    Keep true to :func:`~._solvers.dense_spectrum` (the guard's message
+    derives from it): today the Gram matrix, the eigenvectors and LAPACK's
+    copy of the matrix inside ``syevr``, three n_samples x n_samples float64
+    arrays (measured, ``doc/user_guide.rst``).
     """
     return 3 * 8 * n_samples * n_samples
 
@@ -175,8 +176,8 @@ def check_dense_memory(n_samples, *, eigen_solver="dense", device=None):
     gib = 2.0**30
     raise MemoryError(
         f"eigen_solver='dense' on {n_samples} samples needs about "
-        f"{peak / gib:.1f} GiB (three n_samples x n_samples float64 arrays: the "
-        f"Gram matrix, its eigenvectors and the eigensolver's copy) but only "
+        f"{peak / gib:.1f} GiB ({dense_peak_bytes(1) // 8} n_samples x "
+        "n_samples float64 arrays at its peak) but only "
         f"{available / gib:.1f} GiB is available. Use eigen_solver='nystroem' "
         f"with n_components={suggested_n_components(n_samples, available)}, "
         "whose memory does not grow with n_samples, or fewer samples."

@@ -45,7 +45,7 @@ def test_fit_fails_before_the_kernel_is_evaluated(name, monkeypatch):
         estimator.fit(X, y)
     message = str(info.value)
     assert "eigen_solver='dense' on 24 samples needs about 0.0 GiB" in message
-    assert "three n_samples x n_samples float64 arrays" in message
+    assert "(3 n_samples x n_samples float64 arrays at its peak)" in message
     assert "eigen_solver='nystroem' with n_components=" in message
     assert calls == []
     assert_unfitted(estimator, X)
