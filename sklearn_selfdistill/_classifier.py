@@ -233,6 +233,9 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
     def fit(self, X, y):
         """Fit round 0 and ``n_rounds`` rounds of self-distillation per class.
 
+        A fit that raises leaves the estimator unfitted (``NotFittedError``
+        afterwards); a refit keeps no attribute of the previous fit.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -259,8 +262,6 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
         MemoryError
             If ``eigen_solver="dense"`` needs more memory than is available
             (checked before the Gram matrix is formed).
-
-        A fit that raises leaves the estimator unfitted.
         """
         return self._fit(X, y)
 

@@ -438,6 +438,9 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
     def fit(self, X, y):
         """Fit round 0 and ``n_rounds`` rounds of self-distillation.
 
+        A fit that raises leaves the estimator unfitted (``NotFittedError``
+        afterwards); a refit keeps no attribute of the previous fit.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -469,9 +472,6 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
             n_samples float64 arrays) than the platform reports available;
             checked before the Gram matrix is formed. The message suggests
             ``eigen_solver="nystroem"`` with an ``n_components``.
-
-        A fit that raises leaves the estimator unfitted (``NotFittedError``
-        afterwards); a refit keeps no attribute of the previous fit.
         """
         return self._fit(X, y)
 
