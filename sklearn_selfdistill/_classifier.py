@@ -7,6 +7,7 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._checks import unfitted_on_error
 from ._kernel_ridge import _BaseSelfDistilledKernel
 from ._targets import LabelCoding
 
@@ -227,9 +228,13 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
         tags.input_tags.pairwise = self.kernel == "precomputed"
         return tags
 
+    @unfitted_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Fit round 0 and ``n_rounds`` rounds of self-distillation per class.
+
+        A fit that raises leaves the estimator unfitted (``NotFittedError``
+        afterwards); a refit keeps no attribute of the previous fit.
 
         Parameters
         ----------
@@ -251,8 +256,12 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
             coded column (a ``ValueError`` carrying that MSE as ``floor``).
         ValueError
             If ``y`` has a single class, if the kernel is not positive
-            semi-definite on ``X``, or if ``on_collapse="raise"`` and a round
-            collapses.
+            semi-definite on ``X``, if its matrix has infs or NaNs (or, with
+            ``kernel="precomputed"``, is not square and symmetric), or if
+            ``on_collapse="raise"`` and a round collapses.
+        MemoryError
+            If ``eigen_solver="dense"`` needs more memory than is available
+            (checked before the Gram matrix is formed).
         """
         return self._fit(X, y)
 

@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._checks import unfitted_on_error
 from ._classifier import SelfDistilledKernelRidgeClassifier, check_class_targets
 from ._search import _BaseSelfDistilledKernelCV
 from ._targets import LabelCoding
@@ -307,6 +308,7 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
         # that each output column means the same class in every fold.
         return LabelCoding(self.classes_)
 
+    @unfitted_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Select epsilon and the number of rounds, then refit on all of X.

@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils.validation import validate_data
 
+from ._checks import unfitted_on_error
 from ._kernel_ridge import SelfDistilledKernelRidge
 from ._search import _BaseSelfDistilledKernelCV
 from ._targets import RegressionCoding
@@ -323,6 +324,7 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
     def _coding(self, y):
         return RegressionCoding.fit(y, self.normalize_y)
 
+    @unfitted_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Select epsilon and the number of rounds, then refit on all of X.

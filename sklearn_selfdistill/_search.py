@@ -62,6 +62,12 @@ _LOO_CHUNK_FLOATS = 2**22
 def check_epsilons(epsilons, reference_mse):
     """The grid of epsilons: user values, or 8 geometric values of the scale."""
     if epsilons is None:
+        if not np.isfinite(reference_mse):
+            raise ValueError(
+                "The mean square of y overflows float64, so the default grid "
+                "of epsilons (fractions of it) cannot be represented; pass "
+                "normalize_y=True (epsilons relative to var(y)) or rescale y."
+            )
         low, high = _DEFAULT_EPSILON_RANGE
         return np.geomspace(low, high, _N_DEFAULT_EPSILONS) * reference_mse
     grid = np.asarray(epsilons, dtype=np.float64)
@@ -175,7 +181,7 @@ def loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
     Z0 = spectrum.Z0
     m = spectrum.d.shape[0]
     B, valid, infeasible = grid_coefficients(
-        spectrum, epsilons, max_rounds, ground_truth_weights
+        spectrum, coding.core_epsilon(epsilons), max_rounds, ground_truth_weights
     )
     n_eps, n_rounds = valid.shape
     # Columns ordered (epsilon, round, output).
@@ -250,7 +256,8 @@ def kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
         )
         inv_d = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
         B, fold_valid, fold_infeasible = grid_coefficients(
-            spectrum, epsilons, max_rounds, ground_truth_weights
+            spectrum, coding.core_epsilon(epsilons), max_rounds,
+            ground_truth_weights,
         )
         valid &= fold_valid
         infeasible |= fold_infeasible
@@ -307,7 +314,7 @@ def warn_invalid(epsilons, valid, infeasible):
         f"{int((~valid).sum())} of {valid.size} grid points ({names}) got "
         "the worst score: " + " and ".join(reasons) + ".",
         UserWarning,
-        stacklevel=5,
+        stacklevel=6,
     )
 
 
@@ -406,7 +413,9 @@ class _BaseSelfDistilledKernelCV(BaseEstimator):
         weights, scalar_weight = self._ground_truth_weights()
         coding = self._coding(y)
         Y = coding.encode(y)
-        epsilons = check_epsilons(self.epsilons, float(np.mean(Y * Y)))
+        with np.errstate(over="ignore"):
+            reference = float(coding.user_epsilon(np.mean(Y * Y)))
+        epsilons = check_epsilons(self.epsilons, reference)
         scorer = None if self.scoring is None else check_scoring(
             self._template(), scoring=self.scoring
         )
@@ -468,6 +477,19 @@ class _BaseSelfDistilledKernelCV(BaseEstimator):
         flat = scores.ravel()
         skipped = []
         for index in np.argsort(-flat, kind="stable"):
+            if not (np.isfinite(flat[index]) or skipped) and self.scoring is None:
+                raise ValueError(
+                    "The mean squared error of every grid point, in the units "
+                    "of y, overflows float64 (|y| beyond about 1e154): rescale "
+                    "y, e.g. divide it by its largest absolute value."
+                )
+            if not np.isfinite(flat[index]) and not skipped:
+                raise ValueError(
+                    f"scoring={self.scoring!r} gave no finite score at any "
+                    "feasible, non-collapsed grid point (it returned NaN or "
+                    "inf, e.g. a metric undefined on these targets or folds). "
+                    "Use another scoring or cv."
+                )
             if not np.isfinite(flat[index]):
                 raise ValueError(
                     "No grid point could be refitted on all training points: "
@@ -493,7 +515,7 @@ class _BaseSelfDistilledKernelCV(BaseEstimator):
                 "points (epsilon below the smallest training mean squared error "
                 "the kernel reaches there); the best refittable point was used.",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=6,
             )
         return final, best
 

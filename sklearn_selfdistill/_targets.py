@@ -17,28 +17,74 @@ from ._scoring import PrecomputedResponse
 __all__ = ["LabelCoding", "RegressionCoding"]
 
 
+def _power_of_two_above(a):
+    """The power of two just above ``|a|`` (1 for 0): dividing by it is exact."""
+    return np.ldexp(1.0, np.frexp(np.abs(a))[1])
+
+
 class RegressionCoding:
-    """``(y - mean) / std`` per output; the identity without ``normalize_y``."""
+    """``(y - mean) / std`` per output.
+
+    Without ``normalize_y`` the mean is 0 and ``std`` one power of two near
+    ``max|y|`` for every output: the coded targets are of order one, so no
+    square of the spectra or the core overflows or underflows (``y * 1e160``,
+    ``y * 1e-200``), and the division is exact, so results equal those of the
+    unscaled targets to the last bit. ``epsilon`` is then in the units of
+    ``y**2`` and :meth:`core_epsilon` codes it too.
+    """
 
     output_names = None
 
-    def __init__(self, mean, std, single_output):
+    def __init__(self, mean, std, single_output, normalize_y=True):
         self.mean = mean
         self.std = std
         self.single_output = single_output
+        self.normalize_y = normalize_y
 
     @classmethod
     def fit(cls, y, normalize_y):
         """The coding of ``y`` (1-D or 2-D float array)."""
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         if normalize_y:
-            mean = Y.mean(axis=0)
-            std = Y.std(axis=0)
-            std = np.where(std > 0, std, 1.0)
+            # Divide by a power of two near max|y| before squaring: the
+            # variance of y * 1e-200 underflows and that of y * 1e160
+            # overflows otherwise; the division is exact.
+            unit = _power_of_two_above(np.max(np.abs(Y), axis=0, initial=0.0))
+            scaled = Y / unit
+            mean = scaled.mean(axis=0) * unit
+            std = scaled.std(axis=0)
+            std = np.where(std > 0, std * unit, 1.0)
         else:
+            unit = _power_of_two_above(np.max(np.abs(Y), initial=0.0))
             mean = np.zeros(Y.shape[1])
-            std = np.ones(Y.shape[1])
-        return cls(mean, std, y.ndim == 1)
+            std = np.full(Y.shape[1], unit)
+        return cls(mean, std, y.ndim == 1, normalize_y)
+
+    def core_epsilon(self, epsilon):
+        """``epsilon`` in coded units (relative to var(y) with ``normalize_y``)."""
+        if self.normalize_y:
+            return epsilon
+        unit = self.std[0]
+        with np.errstate(over="ignore", under="ignore"):
+            return epsilon / unit / unit
+
+    @property
+    def dual_unit(self):
+        """Factor from coded dual coefficients to those of ``dual_coef_``.
+
+        ``dual_coef_`` is in the units of ``y`` without ``normalize_y`` (then
+        ``predict(X) = kernel(X, X_fit_) @ dual_coef_``) and of the
+        normalised ``y`` with it.
+        """
+        return np.ones_like(self.std) if self.normalize_y else self.std
+
+    def user_epsilon(self, epsilon):
+        """Inverse of :meth:`core_epsilon` (``inf`` beyond float64's range)."""
+        if self.normalize_y:
+            return epsilon
+        unit = self.std[0]
+        with np.errstate(over="ignore"):
+            return epsilon * unit * unit
 
     @property
     def scale(self):
@@ -82,6 +128,16 @@ class LabelCoding:
     @property
     def scale(self):
         return np.ones(1 if self.single_output else self.classes.shape[0])
+
+    @property
+    def dual_unit(self):
+        return self.scale
+
+    def core_epsilon(self, epsilon):
+        return epsilon
+
+    def user_epsilon(self, epsilon):
+        return epsilon
 
     @property
     def output_names(self):

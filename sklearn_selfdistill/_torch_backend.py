@@ -51,6 +51,15 @@ def resolve_device(device):
                 f"device={device!r} was requested but only "
                 f"{torch.cuda.device_count()} CUDA device(s) are visible."
             )
+    # A device must hold float64 data and give it back to the host: "meta"
+    # holds none, some accelerators have no float64.
+    try:
+        torch.ones(1, dtype=torch.float64, device=dev).cpu().numpy()
+    except (RuntimeError, TypeError, NotImplementedError, ValueError) as exc:
+        raise ValueError(
+            f"device={device!r} cannot hold float64 data that can be copied "
+            f"back to the host ({exc}); use None (numpy), 'cpu' or 'cuda'."
+        ) from exc
     return dev
 
 
