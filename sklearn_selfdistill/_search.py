@@ -19,17 +19,21 @@ leave-one-out search costs one spectrum.
 """
 
 import warnings
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
-from sklearn.utils._param_validation import Hidden, Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._distill import distill_path
+from ._gt_weights import (
+    GROUND_TRUTH_WEIGHTS_CONSTRAINTS,
+    resolve_ground_truth_weights,
+)
 from ._kernel_ridge import (
     FITTED_ATTRIBUTES,
     KERNEL_CONSTRAINTS,
@@ -42,7 +46,6 @@ from .kernels import _pairwise
 
 __all__ = [
     "check_epsilons",
-    "check_ground_truth_weights",
     "grid_coefficients",
     "kfold_scores",
     "loo_scores",
@@ -81,29 +84,6 @@ def check_epsilons(epsilons, reference_mse):
             f"epsilons must be finite and > 0; got {grid.tolist()}."
         )
     return grid
-
-
-def check_ground_truth_weights(weights):
-    """The grid of ground-truth weights as a 1-D array, and whether it is one float.
-
-    A float is a grid of one weight that is not a searched parameter (no
-    ``param_ground_truth_weight`` column, 2-D ``loo_errors_``), as a fixed
-    estimator parameter is for :class:`~sklearn.model_selection.GridSearchCV`.
-    """
-    scalar = np.ndim(weights) == 0
-    grid = np.atleast_1d(np.asarray(weights, dtype=np.float64))
-    if grid.ndim != 1 or grid.shape[0] == 0:
-        raise ValueError(
-            "ground_truth_weights must be a float in [0, 1) or a non-empty 1-D "
-            f"sequence of such floats (the grid); got shape {grid.shape}."
-        )
-    if not np.all(np.isfinite(grid)) or np.any(grid < 0) or np.any(grid >= 1):
-        raise ValueError(
-            "ground_truth_weights must lie in [0, 1) (0 is the paper's "
-            "self-distillation, 1 would ignore the teacher); got "
-            f"{grid.tolist()}."
-        )
-    return grid, scalar
 
 
 def grid_coefficients(spectrum, epsilons, max_rounds, ground_truth_weights):
@@ -371,11 +351,7 @@ class _BaseSelfDistilledKernelCV(BaseEstimator):
 
     _parameter_constraints: dict = {
         **KERNEL_CONSTRAINTS,
-        "ground_truth_weights": [Interval(Real, 0, 1, closed="left"), "array-like"],
-        # Deprecated in 0.1 (renamed ground_truth_weights), removed in 0.3.
-        "ground_truth_weight": [
-            Interval(Real, 0, 1, closed="left"), Hidden(StrOptions({"deprecated"})),
-        ],
+        **GROUND_TRUTH_WEIGHTS_CONSTRAINTS,
         "epsilons": ["array-like", None],
         "max_rounds": [Interval(Integral, 0, None, closed="left")],
         "cv": ["cv_object"],
@@ -385,32 +361,10 @@ class _BaseSelfDistilledKernelCV(BaseEstimator):
     def _validate_X(self, X, reset):
         return validate_data(self, X, reset=reset, dtype=np.float64)
 
-    def _ground_truth_weights(self):
-        """The weight grid, honouring the deprecated ``ground_truth_weight``."""
-        weights = self.ground_truth_weights
-        if not (isinstance(self.ground_truth_weight, str)
-                and self.ground_truth_weight == "deprecated"):
-            warnings.warn(
-                "ground_truth_weight was renamed ground_truth_weights in 0.1 "
-                "(it also takes a sequence, the grid to search) and will be "
-                "removed in 0.3; pass ground_truth_weights="
-                f"{self.ground_truth_weight!r} instead.",
-                FutureWarning,
-                stacklevel=4,
-            )
-            if np.ndim(weights) != 0 or float(weights) != 0.0:
-                raise ValueError(
-                    "Both ground_truth_weight (deprecated) and "
-                    "ground_truth_weights were set; pass only "
-                    "ground_truth_weights."
-                )
-            weights = self.ground_truth_weight
-        return check_ground_truth_weights(weights)
-
     def _search(self, X, y):
         """Score the grid, refit the best point on all of ``X``, set attributes."""
         check_square_gram(self.kernel, X)
-        weights, scalar_weight = self._ground_truth_weights()
+        gt_weights, scalar_weight = resolve_ground_truth_weights(self)
         coding = self._coding(y)
         Y = coding.encode(y)
         with np.errstate(over="ignore"):
@@ -420,7 +374,7 @@ class _BaseSelfDistilledKernelCV(BaseEstimator):
             self._template(), scoring=self.scoring
         )
         grid = dict(epsilons=epsilons, max_rounds=self.max_rounds,
-                    ground_truth_weights=weights, scorer=scorer)
+                    ground_truth_weights=gt_weights, scorer=scorer)
         if self.cv is None:
             spectrum = compute_spectrum(X, Y, **solver_params(self))
             scores, errors, valid, infeasible, splits = loo_scores(
@@ -435,7 +389,7 @@ class _BaseSelfDistilledKernelCV(BaseEstimator):
             )
         # (epsilon, stage) -> (epsilon, weight, round); a float weight is no
         # grid axis of the results.
-        shape = (epsilons.shape[0], weights.shape[0], self.max_rounds + 1)
+        shape = (epsilons.shape[0], gt_weights.shape[0], self.max_rounds + 1)
         if scalar_weight:
             shape = (shape[0], shape[2])
         scores, errors, valid = (a.reshape(shape) for a in (scores, errors, valid))
@@ -444,15 +398,15 @@ class _BaseSelfDistilledKernelCV(BaseEstimator):
         warn_invalid(epsilons, valid, infeasible)
         scores = np.where(valid, scores, -np.inf)
         results = search_results(
-            epsilons, scores, valid, splits, None if scalar_weight else weights
+            epsilons, scores, valid, splits, None if scalar_weight else gt_weights
         )
-        grid_scores = scores.reshape(shape[0], weights.shape[0], -1)
-        final, best = self._refit(X, y, epsilons, weights, grid_scores, spectrum)
+        grid_scores = scores.reshape(shape[0], gt_weights.shape[0], -1)
+        final, best = self._refit(X, y, epsilons, gt_weights, grid_scores, spectrum)
         self.epsilons_ = epsilons
         self.loo_errors_ = np.where(valid, errors, np.inf)
         self.cv_results_ = results
         self.best_epsilon_ = float(epsilons[best[0]])
-        self.best_ground_truth_weight_ = float(weights[best[1]])
+        self.best_ground_truth_weight_ = float(gt_weights[best[1]])
         self.best_n_rounds_ = int(best[2])
         self.best_score_ = float(grid_scores[best])
         self.best_index_ = int(np.ravel_multi_index(best, grid_scores.shape))

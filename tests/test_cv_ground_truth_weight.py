@@ -251,8 +251,10 @@ def test_deprecated_ground_truth_weight_warns_and_is_used(regression):
     params = dict(epsilons=[0.05, 0.1], max_rounds=2, gamma=GAMMA)
     old = SelfDistilledKernelRidgeCV(ground_truth_weight=0.3, **params)
     assert clone(old).get_params()["ground_truth_weight"] == 0.3
-    with pytest.warns(FutureWarning, match="renamed ground_truth_weights"):
+    with pytest.warns(FutureWarning, match="renamed ground_truth_weights") as record:
         old.fit(X, y)
+    # The warning points at the caller's fit, not into the package.
+    assert [w.filename for w in record] == [__file__]
     new = SelfDistilledKernelRidgeCV(ground_truth_weights=0.3, **params).fit(X, y)
     np.testing.assert_array_equal(old.loo_errors_, new.loo_errors_)
     assert old.best_estimator_.ground_truth_weight == 0.3
