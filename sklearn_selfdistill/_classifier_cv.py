@@ -96,7 +96,20 @@ class SelfDistilledKernelRidgeClassifierCV(ClassifierMixin, _BaseSelfDistilledKe
         One entry per grid point, epsilon-major: ``param_epsilon``,
         ``param_n_rounds``, ``params``, ``mean_test_score``,
         ``rank_test_score``, and with ``cv`` ``split{k}_test_score`` and
-        ``std_test_score``.
+        ``std_test_score``, and ``status``: ``"ok"``, ``"collapsed"`` or
+        ``"infeasible"`` (as in
+        :class:`~sklearn_selfdistill.SelfDistilledKernelRidgeCV`).
+    best_index_ : int
+        Row of ``cv_results_`` of the selected (refitted) grid point, as in
+        :class:`~sklearn.model_selection.GridSearchCV`.
+    best_params_ : dict
+        ``{"epsilon": best_epsilon_, "n_rounds": best_n_rounds_}``, the
+        ``params`` of that row.
+    selection_on_edge_ : bool
+        Whether the selected point lies on an edge of the grid (the smallest
+        or largest epsilon, or ``max_rounds``): a wider grid might select
+        another point. :class:`~sklearn_selfdistill.DistillationSearchDisplay`
+        marks it.
     best_estimator_ : SelfDistilledKernelRidgeClassifier
         The selected model refitted on all training points.
     dual_coef_, X_fit_, eigenvalues_, c_, basis_coefficients_, collapsed_, \

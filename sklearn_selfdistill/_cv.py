@@ -106,7 +106,20 @@ class SelfDistilledKernelRidgeCV(RegressorMixin, _BaseSelfDistilledKernelCV):
         One entry per grid point, epsilon-major: ``param_epsilon``,
         ``param_n_rounds``, ``params``, ``mean_test_score`` (``-inf`` for
         infeasible or collapsed points), ``rank_test_score``, and with ``cv``
-        ``split{k}_test_score`` and ``std_test_score``.
+        ``split{k}_test_score`` and ``std_test_score``, and ``status``:
+        ``"ok"``, ``"collapsed"`` (the round's targets fell to epsilon) or
+        ``"infeasible"`` (epsilon below the smallest reachable training MSE).
+    best_index_ : int
+        Row of ``cv_results_`` of the selected (refitted) grid point, as in
+        :class:`~sklearn.model_selection.GridSearchCV`.
+    best_params_ : dict
+        ``{"epsilon": best_epsilon_, "n_rounds": best_n_rounds_}``, the
+        ``params`` of that row.
+    selection_on_edge_ : bool
+        Whether the selected point lies on an edge of the grid (the smallest
+        or largest epsilon, or ``max_rounds``): a wider grid might select
+        another point. :class:`~sklearn_selfdistill.DistillationSearchDisplay`
+        marks it.
     best_estimator_ : SelfDistilledKernelRidge
         The selected model refitted on all training points.
     dual_coef_, X_fit_, eigenvalues_, c_, basis_coefficients_, collapsed_, \
@@ -206,7 +219,10 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
     creating a ``dask.distributed.Client``), and on Ray through
     ``ray.util.joblib.register_ray()`` and ``joblib.parallel_backend("ray")``.
     An infeasible or collapsed grid point gets the worst score (``-inf``) and
-    the fit warns once; if every point is, fit raises a ValueError.
+    its ``status`` in ``cv_results_`` says which, without a warning (as
+    :class:`~sklearn.model_selection.GridSearchCV` records failed fits):
+    collapse at large epsilon after many rounds is what the theory predicts.
+    Only when every point is, fit raises a ValueError.
 
     References
     ----------

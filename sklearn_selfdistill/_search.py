@@ -43,8 +43,10 @@ __all__ = [
     "grid_coefficients",
     "kfold_scores",
     "loo_scores",
+    "check_any_valid",
+    "grid_status",
     "search_results",
-    "warn_invalid",
+    "selection_on_edge",
 ]
 
 _N_DEFAULT_EPSILONS = 8
@@ -230,9 +232,13 @@ def kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
     )
 
 
-def warn_invalid(epsilons, valid, infeasible):
-    """Raise if no grid point is valid; warn once if some are not."""
-    n_rounds = valid.shape[1]
+def check_any_valid(epsilons, valid):
+    """Raise if no grid point is valid; the others are recorded, not warned.
+
+    Collapse at large epsilon after many rounds is what the theory predicts
+    (Sec. 2.1 of Mobahi et al., 2020): such points get the worst score and a
+    status in ``cv_results_``, as GridSearchCV records failed fits.
+    """
     if not valid.any():
         raise ValueError(
             "Every grid point was infeasible (epsilon below the smallest "
@@ -241,35 +247,35 @@ def warn_invalid(epsilons, valid, infeasible):
             f"{epsilons.tolist()}. Pass larger epsilons within that range "
             "or another kernel."
         )
-    if valid.all():
-        return
-    n_infeasible = int(infeasible.sum()) * n_rounds
-    n_collapsed = int((~valid).sum()) - n_infeasible
-    reasons = []
-    if n_infeasible:
-        reasons.append(
-            f"{n_infeasible} infeasible (epsilon in "
-            f"{np.round(epsilons[infeasible], 6).tolist()} is below the smallest "
-            "training mean squared error the kernel reaches)"
-        )
-    if n_collapsed:
-        reasons.append(
-            f"{n_collapsed} collapsed to the zero function (the targets' "
-            "mean square fell to epsilon or below)"
-        )
-    warnings.warn(
-        f"{int((~valid).sum())} of {valid.size} grid points (epsilon, "
-        "n_rounds) got the worst score: " + " and ".join(reasons) + ".",
-        UserWarning,
-        stacklevel=5,
+
+
+def grid_status(valid, infeasible):
+    """``"ok"``, ``"collapsed"`` or ``"infeasible"`` of every grid point."""
+    status = np.where(valid, "ok", "collapsed").astype(object)
+    status[infeasible] = "infeasible"
+    return status
+
+
+def selection_on_edge(best, shape):
+    """Whether the point ``best`` of a (n_eps, n_rounds) grid is on its edge.
+
+    An edge is the smallest or largest epsilon (with more than one) or the
+    largest number of rounds (with more than one): a wider grid might select
+    another point.
+    """
+    n_eps, n_rounds = shape
+    return bool(
+        (n_eps > 1 and best[0] in (0, n_eps - 1))
+        or (n_rounds > 1 and best[1] == n_rounds - 1)
     )
 
 
-def search_results(epsilons, scores, valid, split_scores):
+def search_results(epsilons, scores, valid, split_scores, status=None):
     """``cv_results_`` of the grid, epsilon-major, as GridSearchCV lays it out.
 
     ``scores`` already holds ``-inf`` at invalid points. Ties share the
-    smallest rank, as in GridSearchCV.
+    smallest rank, as in GridSearchCV. ``status`` (n_eps, n_rounds) says why
+    a point has the worst score (:func:`grid_status`).
     """
     n_rounds = scores.shape[1]
     flat = scores.ravel()
@@ -291,6 +297,8 @@ def search_results(epsilons, scores, valid, split_scores):
             valid, stacked.std(axis=0), np.inf
         ).ravel()
     results["mean_test_score"] = flat
+    if status is not None:
+        results["status"] = np.asarray(status, dtype=object).ravel()
     # A scorer's NaN ranks last, as in GridSearchCV.
     ranked = np.where(np.isnan(flat), -np.inf, flat)
     results["rank_test_score"] = rankdata(-ranked, method="min").astype(np.int32)
@@ -339,9 +347,11 @@ class _BaseSelfDistilledKernelCV(BaseEstimator):
                 coding_of=self._coding, solver=solver_params(self),
                 kernel=kernel_kwargs(self), **grid,
             )
-        warn_invalid(epsilons, valid, infeasible)
+        check_any_valid(epsilons, valid)
         scores = np.where(valid, scores, -np.inf)
-        results = search_results(epsilons, scores, valid, splits)
+        results = search_results(
+            epsilons, scores, valid, splits, status=grid_status(valid, infeasible)
+        )
         final, best = self._refit(X, y, epsilons, scores, spectrum)
         self.epsilons_ = epsilons
         self.loo_errors_ = np.where(valid, errors, np.inf)
@@ -350,6 +360,9 @@ class _BaseSelfDistilledKernelCV(BaseEstimator):
         self.best_n_rounds_ = int(best[1])
         self.best_score_ = float(scores[best])
         self.best_estimator_ = final
+        self.best_index_ = int(np.ravel_multi_index(best, scores.shape))
+        self.best_params_ = dict(results["params"][self.best_index_])
+        self.selection_on_edge_ = selection_on_edge(best, scores.shape)
         for name in FITTED_ATTRIBUTES:
             setattr(self, name, getattr(final, name))
         if self.store_eigenvectors:
