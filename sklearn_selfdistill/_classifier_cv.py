@@ -277,13 +277,13 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
     def _template(self):
         return SelfDistilledKernelRidgeClassifier()
 
-    def _coding(self, y):
+    def _coding(self, y, sample_weight=None):
         # Every fold is coded with the classes of the whole training set, so
         # that each output column means the same class in every fold.
         return LabelCoding(self.classes_)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Select epsilon and the number of rounds, then refit on all of X.
 
         Parameters
@@ -292,6 +292,14 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
             Training data, or the Gram matrix with ``kernel="precomputed"``.
         y : array-like of shape (n_samples,)
             Class labels (numbers or strings), at least two classes.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the points: every grid point is the
+            weighted fit (see ``fit`` of the refitted estimator class), the
+            leave-one-out and K-fold criteria are
+            ``sum_i w_i r_i^2 / sum_i w_i`` over the held-out points (a
+            ``scoring`` gets the held-out weights as ``sample_weight``), the
+            default epsilon grid follows the weighted mean square of the
+            targets, and zero-weight rows are dropped before anything else.
 
         Returns
         -------
@@ -300,7 +308,7 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
         """
         X, y = validate_data(self, X, y, dtype=np.float64)
         self.classes_ = check_class_targets(self, y)
-        return self._search(X, y)
+        return self._search(X, y, sample_weight=sample_weight)
 
     def decision_function(self, X):
         """Scores of the selected, refitted model.

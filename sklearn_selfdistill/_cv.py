@@ -298,11 +298,11 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
     def _template(self):
         return SelfDistilledKernelRidge()
 
-    def _coding(self, y):
-        return RegressionCoding.fit(y, self.normalize_y)
+    def _coding(self, y, sample_weight=None):
+        return RegressionCoding.fit(y, self.normalize_y, sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Select epsilon and the number of rounds, then refit on all of X.
 
         Parameters
@@ -311,6 +311,14 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
             Training data, or the Gram matrix with ``kernel="precomputed"``.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the points: every grid point is the
+            weighted fit (see ``fit`` of the refitted estimator class), the
+            leave-one-out and K-fold criteria are
+            ``sum_i w_i r_i^2 / sum_i w_i`` over the held-out points (a
+            ``scoring`` gets the held-out weights as ``sample_weight``), the
+            default epsilon grid follows the weighted mean square of the
+            targets, and zero-weight rows are dropped before anything else.
 
         Returns
         -------
@@ -320,4 +328,6 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
         X, y = validate_data(
             self, X, y, dtype=np.float64, multi_output=True, y_numeric=True
         )
-        return self._search(X, np.asarray(y, dtype=np.float64))
+        return self._search(
+            X, np.asarray(y, dtype=np.float64), sample_weight=sample_weight
+        )

@@ -10,8 +10,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._distill import report_collapse, self_distill
-from ._solvers import compute_spectrum, solver_params
-from ._targets import RegressionCoding
+from ._doc_link import DocLinkMixin
+from ._solvers import compute_spectrum, row_scales, solver_params
+from ._targets import RegressionCoding, WeightedRows
 from .kernels import _pairwise
 
 __all__ = ["SelfDistilledKernelRidge"]
@@ -78,7 +79,19 @@ def kernel_kwargs(estimator):
     }
 
 
-class _BaseSelfDistilledKernel(BaseEstimator):
+def fit_weights(sample_weight, X, kernel):
+    """:class:`~._targets.WeightedRows` of validated ``X`` and the weights.
+
+    Its ``sample_weight`` is ``None`` when every kept weight is equal: the
+    fit is then exactly the unweighted one.
+    """
+    rows = WeightedRows(sample_weight, X, precomputed=kernel == "precomputed")
+    if rows.sample_weight is not None and row_scales(rows.sample_weight) is None:
+        rows.sample_weight = None
+    return rows
+
+
+class _BaseSelfDistilledKernel(DocLinkMixin, BaseEstimator):
     """Fitting shared by the kernel regressor and classifier.
 
     ``fit`` is: validate, code the targets (:mod:`._targets`), compute the
@@ -104,27 +117,34 @@ class _BaseSelfDistilledKernel(BaseEstimator):
         # epsilons unreachable.
         return validate_data(self, X, reset=reset, dtype=np.float64)
 
-    def _fit(self, X, y, spectrum=None):
+    def _fit(self, X, y, spectrum=None, sample_weight=None):
         """``X`` and ``y`` -> validate -> kernel -> spectrum -> core -> attributes.
 
         ``spectrum`` is that of ``kernel(X, X)`` and the coded ``y`` when the
-        caller (a search on the same data) has it already.
+        caller (a search on the same data) has it already. Rows of zero
+        ``sample_weight`` are dropped before anything else.
         """
-        X, y = self._validate_fit_input(X, y)
-        coding = self._coding(y)
+        X_all, y = self._validate_fit_input(X, y)
+        check_square_gram(self.kernel, X_all)
+        rows = fit_weights(sample_weight, X_all, self.kernel)
+        X, y = rows.select(X_all, y)
+        weights = rows.sample_weight
+        coding = self._coding(y, weights)
         Y = coding.encode(y)
         epsilon = _check_epsilon(self.epsilon, Y.shape[1])
-        check_square_gram(self.kernel, X)
         if spectrum is None:
-            spectrum = compute_spectrum(X, Y, **solver_params(self))
+            spectrum = compute_spectrum(
+                X, Y, sample_weight=weights, **solver_params(self)
+            )
         path = self_distill(
             spectrum, epsilon, self.n_rounds,
             ground_truth_weight=self.ground_truth_weight,
         )
         squeeze = coding.squeeze
         self._coding_ = coding
-        self._staged_dual_coef = path.dual_coef
-        self.X_fit_ = spectrum.X_fit
+        # A precomputed Gram matrix keeps its columns for every training row.
+        self._staged_dual_coef = rows.expand(path.dual_coef)
+        self.X_fit_ = X_all if rows.precomputed else spectrum.X_fit
         self.eigenvalues_ = spectrum.d
         self.condition_number_ = spectrum.condition_number
         self.c_ = squeeze(path.c)
@@ -413,7 +433,7 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
         return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit round 0 and ``n_rounds`` rounds of self-distillation.
 
         Parameters
@@ -423,6 +443,15 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
             ``kernel="precomputed"``.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the points. Every round then solves the
+            weighted problem, its training error
+            ``sum_i w_i (f(x_i) - y_i)^2 / sum_i w_i`` equal to ``epsilon``,
+            from one eigendecomposition of ``D^1/2 K D^1/2`` with
+            ``D = diag(w) / sum(w)``; multiplying every weight by the same
+            factor changes nothing, and an integer weight acts as that many
+            copies of the row. Zero-weight rows are dropped before anything
+            else. ``normalize_y`` uses the weighted mean and variance.
 
         Returns
         -------
@@ -440,7 +469,7 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
             ``on_collapse="raise"`` and a round collapses
             (:class:`~sklearn_selfdistill.exceptions.SelfDistillationCollapseError`).
         """
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight=sample_weight)
 
     def _validate_fit_input(self, X, y):
         X, y = validate_data(
@@ -448,8 +477,8 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
         )
         return X, np.asarray(y, dtype=np.float64)
 
-    def _coding(self, y):
-        return RegressionCoding.fit(y, self.normalize_y)
+    def _coding(self, y, sample_weight=None):
+        return RegressionCoding.fit(y, self.normalize_y, sample_weight)
 
 
     def predict(self, X):
