@@ -158,7 +158,7 @@ class _BaseSelfDistilledKernel(DocLinkMixin, BaseEstimator):
         self.guaranteed_rounds_ = (
             float(path.guaranteed_rounds[0]) if single else path.guaranteed_rounds
         )
-        self.dual_coef_ = squeeze(path.dual_coef[-1])
+        self.dual_coef_ = squeeze(self._staged_dual_coef[-1])
         if self.store_eigenvectors:
             self.eigenvectors_ = spectrum.eigenvectors()
         elif hasattr(self, "eigenvectors_"):
