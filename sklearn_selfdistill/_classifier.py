@@ -269,6 +269,12 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
         return X, y
 
     def _coding(self, y, sample_weight=None):
+        if np.unique(y).shape[0] < 2:
+            raise ValueError(
+                "The rows of positive sample_weight hold one class only, "
+                f"{y[0]!r}; the classifier needs at least two classes with "
+                "positive weight."
+            )
         return LabelCoding(self.classes_)
 
     def decision_function(self, X):

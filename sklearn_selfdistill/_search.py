@@ -370,6 +370,12 @@ class _BaseSelfDistilledKernelCV(DocLinkMixin, BaseEstimator):
         rows = fit_weights(sample_weight, X, self.kernel)
         X, y = rows.select(X, y)
         weights = rows.sample_weight
+        if is_classifier(self) and np.unique(y).shape[0] < 2:
+            raise ValueError(
+                "The rows of positive sample_weight hold one class only, "
+                f"{y[0]!r}; the classifier needs at least two classes with "
+                "positive weight."
+            )
         coding = self._coding(y, weights)
         Y = coding.encode(y)
         reference = float(np.mean(Y * Y)) if weights is None else float(

@@ -314,3 +314,17 @@ def test_every_estimator_requests_sample_weight():
             est = cls().set_fit_request(sample_weight=True)
             routing = est.get_metadata_routing()
             assert routing.fit.requests == {"sample_weight": True}
+
+
+@pytest.mark.parametrize(
+    "cls", [SelfDistilledKernelRidgeClassifier, SelfDistilledKernelRidgeClassifierCV]
+)
+def test_one_class_with_positive_weight_raises(cls):
+    rng = np.random.RandomState(0)
+    X = rng.randn(20, 2)
+    y = np.repeat(["a", "b"], 10)
+    w = np.r_[np.ones(10), np.zeros(10)]
+    model = cls()
+    with pytest.raises(ValueError, match="one class only, 'a'.*positive weight"):
+        model.fit(X, y, sample_weight=w)
+    assert not hasattr(model, "dual_coef_")
