@@ -272,7 +272,8 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
         if np.unique(y).shape[0] < 2:
             raise ValueError(
                 "The rows of positive sample_weight hold one class only, "
-                f"{y[0]!r}; the classifier needs at least two classes with "
+                f"{y[0].item() if isinstance(y[0], np.generic) else y[0]!r}; the "
+                "classifier needs at least two classes with "
                 "positive weight."
             )
         return LabelCoding(self.classes_)

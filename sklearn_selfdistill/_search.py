@@ -373,7 +373,8 @@ class _BaseSelfDistilledKernelCV(DocLinkMixin, BaseEstimator):
         if is_classifier(self) and np.unique(y).shape[0] < 2:
             raise ValueError(
                 "The rows of positive sample_weight hold one class only, "
-                f"{y[0]!r}; the classifier needs at least two classes with "
+                f"{y[0].item() if isinstance(y[0], np.generic) else y[0]!r}; the "
+                "classifier needs at least two classes with "
                 "positive weight."
             )
         coding = self._coding(y, weights)
