@@ -328,3 +328,24 @@ def test_one_class_with_positive_weight_raises(cls):
     with pytest.raises(ValueError, match="one class only, 'a'.*positive weight"):
         model.fit(X, y, sample_weight=w)
     assert not hasattr(model, "dual_coef_")
+
+
+def test_weighted_kfold_criterion_is_manual_loop(data):
+    X, y, _, w = data
+    w = w.astype(float)
+    w[4] = 0.0  # dropped within its fold; the splits still index every row
+    folds = list(KFold(3, shuffle=True, random_state=0).split(X))
+    search = SelfDistilledKernelRidgeCV(
+        epsilons=[0.05, 0.1], max_rounds=1, gamma=2.0, cv=folds
+    ).fit(X, y, sample_weight=w)
+    expected = np.zeros((2, 2))
+    for train, test in folds:
+        train, test = train[w[train] > 0], test[w[test] > 0]
+        for e, eps in enumerate([0.05, 0.1]):
+            model = SelfDistilledKernelRidge(epsilon=eps, n_rounds=1, gamma=2.0)
+            model.fit(X[train], y[train], sample_weight=w[train])
+            for t, pred in enumerate(model.staged_predict(X[test])):
+                expected[e, t] += np.sum(w[test] * (pred - y[test]) ** 2) / np.sum(
+                    w[test]
+                ) / len(folds)
+    np.testing.assert_allclose(search.loo_errors_, expected, rtol=1e-10)
