@@ -296,7 +296,10 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
         Eigenvalues of :math:`G` = kernel(X, X) / n_samples in descending
         order; the numerical null space (eigenvalues at or below
         ``n_samples * finfo(float64).eps * max``) is exactly 0. ``n_eigen`` is
-        n_samples, or ``n_components`` with a low-rank ``eigen_solver``.
+        n_samples, or ``n_components`` with a low-rank ``eigen_solver``. With
+        unequal ``sample_weight``, those of :math:`D^{1/2} \mathbf{K} D^{1/2}`,
+        :math:`D = \mathrm{diag}(w) / \sum_i w_i`, on the rows of positive
+        weight (the user guide's "Sample weights").
     eigenvectors_ : ndarray of shape (n_samples, n_eigen)
         Matching eigenvectors as columns; only with ``store_eigenvectors=True``
         (not available with ``eigen_solver="nystroem"``).

@@ -155,8 +155,13 @@ def _estimators(params):
     ]
 
 
-@pytest.mark.parametrize("params", SOLVERS, ids=lambda p: p["eigen_solver"])
+@pytest.mark.parametrize(
+    "params", SOLVERS + [{"eigen_solver": "dense", "device": "cpu"}],
+    ids=["dense", "randomized", "nystroem", "torch"],
+)
 def test_unit_weights_change_nothing(data, params):
+    if "device" in params:
+        pytest.importorskip("torch")
     X, y, X_test, _ = data
     labels = (y > np.median(y)).astype(int)
     with warnings.catch_warnings():
