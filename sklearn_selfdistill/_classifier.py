@@ -230,7 +230,7 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
 
     @unfitted_on_error
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit round 0 and ``n_rounds`` rounds of self-distillation per class.
 
         A fit that raises leaves the estimator unfitted (``NotFittedError``
@@ -243,6 +243,13 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
             ``kernel="precomputed"``.
         y : array-like of shape (n_samples,)
             Class labels (numbers or strings), at least two classes.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the points: each round's weighted training
+            error ``sum_i w_i ||f(x_i) - y_i||^2 / sum_i w_i`` (per coded
+            column) equals ``epsilon``; an integer weight acts as that many
+            copies of the row, scaling every weight changes nothing, and
+            zero-weight rows are dropped before anything else (see
+            :meth:`SelfDistilledKernelRidge.fit`).
 
         Returns
         -------
@@ -263,14 +270,21 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
             If ``eigen_solver="dense"`` needs more memory than is available
             (checked before the Gram matrix is formed).
         """
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight=sample_weight)
 
     def _validate_fit_input(self, X, y):
         X, y = validate_data(self, X, y, dtype=np.float64)
         self.classes_ = check_class_targets(self, y)
         return X, y
 
-    def _coding(self, y):
+    def _coding(self, y, sample_weight=None):
+        if np.unique(y).shape[0] < 2:
+            raise ValueError(
+                "The rows of positive sample_weight hold one class only, "
+                f"{y[0].item() if isinstance(y[0], np.generic) else y[0]!r}; the "
+                "classifier needs at least two classes with "
+                "positive weight."
+            )
         return LabelCoding(self.classes_)
 
     def decision_function(self, X):

@@ -17,8 +17,9 @@ from ._checks import (
     unfitted_on_error,
 )
 from ._distill import report_collapse, self_distill
-from ._solvers import compute_spectrum, solver_params
-from ._targets import RegressionCoding
+from ._doc_link import DocLinkMixin
+from ._solvers import compute_spectrum, row_scales, solver_params
+from ._targets import RegressionCoding, WeightedRows
 from .exceptions import InfeasibleEpsilonError
 from .kernels import _kernel_name, _pairwise
 
@@ -82,7 +83,19 @@ def kernel_kwargs(estimator):
     }
 
 
-class _BaseSelfDistilledKernel(BaseEstimator):
+def fit_weights(sample_weight, X, kernel):
+    """:class:`~._targets.WeightedRows` of validated ``X`` and the weights.
+
+    Its ``sample_weight`` is ``None`` when every kept weight is equal: the
+    fit is then exactly the unweighted one.
+    """
+    rows = WeightedRows(sample_weight, X, precomputed=kernel == "precomputed")
+    if rows.sample_weight is not None and row_scales(rows.sample_weight) is None:
+        rows.sample_weight = None
+    return rows
+
+
+class _BaseSelfDistilledKernel(DocLinkMixin, BaseEstimator):
     """Fitting shared by the kernel regressor and classifier.
 
     ``fit`` is: validate, code the targets (:mod:`._targets`), compute the
@@ -113,21 +126,27 @@ class _BaseSelfDistilledKernel(BaseEstimator):
         # epsilons unreachable.
         return validate_data(self, X, reset=reset, dtype=np.float64)
 
-    def _fit(self, X, y, spectrum=None):
+    def _fit(self, X, y, spectrum=None, sample_weight=None):
         """``X`` and ``y`` -> validate -> kernel -> spectrum -> core -> attributes.
 
         ``spectrum`` is that of ``kernel(X, X)`` and the coded ``y`` when the
-        caller (a search on the same data) has it already.
+        caller (a search on the same data) has it already. Rows of zero
+        ``sample_weight`` are dropped before anything else.
         """
-        X, y = self._validate_fit_input(X, y)
-        coding = self._coding(y)
+        X_all, y = self._validate_fit_input(X, y)
+        check_square_gram(self.kernel, X_all)
+        rows = fit_weights(sample_weight, X_all, self.kernel)
+        X, y = rows.select(X_all, y)
+        weights = rows.sample_weight
+        coding = self._coding(y, weights)
         Y = coding.encode(y)
         epsilon = _check_epsilon(self.epsilon, Y.shape[1])
-        check_square_gram(self.kernel, X)
         core_epsilon = coding.core_epsilon(epsilon)
         check_epsilon_scale(epsilon, core_epsilon, y)
         if spectrum is None:
-            spectrum = compute_spectrum(X, Y, **solver_params(self))
+            spectrum = compute_spectrum(
+                X, Y, sample_weight=weights, **solver_params(self)
+            )
         try:
             path = self_distill(
                 spectrum, core_epsilon, self.n_rounds,
@@ -139,8 +158,9 @@ class _BaseSelfDistilledKernel(BaseEstimator):
             ) from None  # the core's numbers are in coded units
         squeeze = coding.squeeze
         self._coding_ = coding
-        self._staged_dual_coef = path.dual_coef
-        self.X_fit_ = spectrum.X_fit
+        # A precomputed Gram matrix keeps its columns for every training row.
+        self._staged_dual_coef = rows.expand(path.dual_coef)
+        self.X_fit_ = X_all if rows.precomputed else spectrum.X_fit
         self.eigenvalues_ = spectrum.d
         self.condition_number_ = spectrum.condition_number
         self.c_ = squeeze(path.c)
@@ -154,7 +174,7 @@ class _BaseSelfDistilledKernel(BaseEstimator):
         self.guaranteed_rounds_ = (
             float(path.guaranteed_rounds[0]) if single else path.guaranteed_rounds
         )
-        self.dual_coef_ = squeeze(path.dual_coef[-1] * coding.dual_unit)
+        self.dual_coef_ = squeeze(self._staged_dual_coef[-1] * coding.dual_unit)
         if self.store_eigenvectors:
             self.eigenvectors_ = spectrum.eigenvectors()
         elif hasattr(self, "eigenvectors_"):
@@ -293,7 +313,10 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
         Eigenvalues of :math:`G` = kernel(X, X) / n_samples in descending
         order; the numerical null space (eigenvalues at or below
         ``n_samples * finfo(float64).eps * max``) is exactly 0. ``n_eigen`` is
-        n_samples, or ``n_components`` with a low-rank ``eigen_solver``.
+        n_samples, or ``n_components`` with a low-rank ``eigen_solver``. With
+        unequal ``sample_weight``, those of :math:`D^{1/2} \mathbf{K} D^{1/2}`,
+        :math:`D = \mathrm{diag}(w) / \sum_i w_i`, on the rows of positive
+        weight (the user guide's "Sample weights").
     eigenvectors_ : ndarray of shape (n_samples, n_eigen)
         Matching eigenvectors as columns; only with ``store_eigenvectors=True``
         (not available with ``eigen_solver="nystroem"``).
@@ -435,7 +458,7 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
 
     @unfitted_on_error
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit round 0 and ``n_rounds`` rounds of self-distillation.
 
         A fit that raises leaves the estimator unfitted (``NotFittedError``
@@ -448,6 +471,15 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
             ``kernel="precomputed"``.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the points. Every round then solves the
+            weighted problem, its training error
+            ``sum_i w_i (f(x_i) - y_i)^2 / sum_i w_i`` equal to ``epsilon``,
+            from one eigendecomposition of ``D^1/2 K D^1/2`` with
+            ``D = diag(w) / sum(w)``; multiplying every weight by the same
+            factor changes nothing, and an integer weight acts as that many
+            copies of the row. Zero-weight rows are dropped before anything
+            else. ``normalize_y`` uses the weighted mean and variance.
 
         Returns
         -------
@@ -473,7 +505,7 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
             checked before the Gram matrix is formed. The message suggests
             ``eigen_solver="nystroem"`` with an ``n_components``.
         """
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight=sample_weight)
 
     def _validate_fit_input(self, X, y):
         X, y = validate_data(
@@ -481,8 +513,8 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
         )
         return X, np.asarray(y, dtype=np.float64)
 
-    def _coding(self, y):
-        return RegressionCoding.fit(y, self.normalize_y)
+    def _coding(self, y, sample_weight=None):
+        return RegressionCoding.fit(y, self.normalize_y, sample_weight)
 
 
     def predict(self, X):

@@ -9,6 +9,13 @@ unfittable), and a linear map from the eigenbasis to dual coefficients on
 
     dual_t = dual_map @ ((B_t / d) * z_0)
 
+With sample weights ``w`` (all positive: zero-weight rows are dropped before
+a solver sees them) every solver works on ``D^1/2 kernel(X, X) D^1/2`` with
+``D = diag(w) / sum(w)``, written ``diag(s) G diag(s)`` with the row scales
+``s = sqrt(K w / sum(w))`` (all ones for equal weights), and on the scaled
+targets ``s * y``: the weighted problem is then the unweighted one in these
+coordinates (MATH.md and the user guide), and the dual map gains ``diag(s)``.
+
 * ``"dense"``: the exact eigendecomposition (LAPACK ``syevr`` with overwrite:
   about one extra ``K x K`` matrix besides the eigenvectors), optionally only
   its leading ``n_components`` pairs; ``dual_map = U / K``.
@@ -53,6 +60,7 @@ __all__ = [
     "compute_spectrum",
     "eigh_gram",
     "null_space_threshold",
+    "row_scales",
 ]
 
 #: Rows of one chunk times n_components kept at most this many floats (64 MiB).
@@ -175,10 +183,14 @@ class Spectrum:
         The array operations the arrays above belong to.
     solver : str
         Name of the solver that computed it.
+    row_scale : ndarray of shape (K,) or None
+        ``s = sqrt(K w / sum(w))`` of weighted training points (``None`` for
+        equal weights): ``d``, ``Z0`` and the basis rows are those of
+        ``diag(s) G diag(s)`` and ``s * y``.
     """
 
     def __init__(self, *, d, Z0, residual, energy, n_samples, dual_map, X_fit,
-                 U=None, ops=None, dual_scale=1.0, solver="dense"):
+                 U=None, ops=None, dual_scale=1.0, solver="dense", row_scale=None):
         self.d = d
         self.Z0 = Z0
         self.residual = residual
@@ -190,6 +202,7 @@ class Spectrum:
         self.U = U
         self.ops = ops
         self.solver = solver
+        self.row_scale = row_scale
 
     @property
     def low_rank(self):
@@ -243,7 +256,8 @@ class Spectrum:
         predictions of the eigenbasis, the same map the fitted model predicts
         with. With eigenvectors at hand (dense, randomized) it is their rows;
         with Nystroem it is computed chunk by chunk and never held for all
-        rows. ``X`` must be the training points of this spectrum.
+        rows (times the row scales of weighted points). ``X`` must be the
+        training points of this spectrum.
         """
         ops = self.ops
         if self.U is not None:
@@ -253,9 +267,14 @@ class Spectrum:
         scale = np.divide(self.dual_scale, d, out=np.zeros_like(d), where=d > 0)
         F_map = self.dual_map * ops.asarray(scale)[None, :]
         X_fit = self.X_fit
+        row_scale = self.row_scale
+        if row_scale is None:
+            return lambda start, stop: ops.to_numpy(
+                ops.kernel(X[start:stop], X_fit) @ F_map
+            )
         return lambda start, stop: ops.to_numpy(
             ops.kernel(X[start:stop], X_fit) @ F_map
-        )
+        ) * row_scale[start:stop, None]
 
     def prediction_basis(self, K):
         """``K @ dual_map`` as numpy, for ``K = kernel(X_new, X_fit)``.
@@ -280,8 +299,21 @@ def _energy_outside(Y, Z0, n_kept, n_samples):
     return np.maximum(total - kept, 0.0)
 
 
-def dense_spectrum(ops, X, Y, *, n_components=None, kernel_name="kernel"):
-    """Exact eigendecomposition (all pairs, or the leading ``n_components``)."""
+def row_scales(sample_weight):
+    """``s = sqrt(K w / sum(w))``, or ``None`` when every weight is equal.
+
+    Equal weights give the unweighted problem exactly (no rounding of ``s``).
+    """
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.size == 0 or np.all(w == w[0]):
+        return None
+    return np.sqrt(w * (w.shape[0] / w.sum()))
+
+
+def _normalised_gram(ops, X, row_scale):
+    """``diag(s) kernel(X, X) diag(s) / K``, in place unless it is ``X`` itself."""
     n = X.shape[0]
     gram = ops.kernel(X)
     if ops.shares_memory(gram, X):
@@ -290,6 +322,27 @@ def dense_spectrum(ops, X, Y, *, n_components=None, kernel_name="kernel"):
         gram = gram / n  # G of eq. (16)
     else:
         gram /= n  # G of eq. (16), in place
+    if row_scale is not None:
+        s = ops.asarray(row_scale)
+        gram *= s[:, None]
+        gram *= s[None, :]
+    return gram
+
+
+def _scaled_targets(Y, row_scale):
+    return Y if row_scale is None else Y * row_scale[:, None]
+
+
+def _dual_map(ops, U, row_scale):
+    return U if row_scale is None else U * ops.asarray(row_scale)[:, None]
+
+
+def dense_spectrum(ops, X, Y, *, n_components=None, kernel_name="kernel",
+                   row_scale=None):
+    """Exact eigendecomposition (all pairs, or the leading ``n_components``)."""
+    n = X.shape[0]
+    gram = _normalised_gram(ops, X, row_scale)
+    Y = _scaled_targets(Y, row_scale)
     if n == 0:
         d, U = np.zeros(0), ops.zeros((0, 0))
     else:
@@ -299,13 +352,15 @@ def dense_spectrum(ops, X, Y, *, n_components=None, kernel_name="kernel"):
     Z0 = ops.to_numpy(U.T @ ops.asarray(Y))
     return Spectrum(
         d=d, Z0=Z0, residual=_energy_outside(Y, Z0, d.shape[0], n),
-        energy=_energy(Y), n_samples=n, dual_map=U, dual_scale=1.0 / n, X_fit=X,
-        U=U, ops=ops, solver="dense",
+        energy=_energy(Y), n_samples=n, dual_map=_dual_map(ops, U, row_scale),
+        dual_scale=1.0 / n, X_fit=X, U=U, ops=ops, solver="dense",
+        row_scale=row_scale,
     )
 
 
 def randomized_spectrum(ops, X, Y, *, n_components, random_state,
-                        kernel_name="kernel", n_oversamples=10, n_iter=4):
+                        kernel_name="kernel", n_oversamples=10, n_iter=4,
+                        row_scale=None):
     """Leading eigenpairs of the exact Gram matrix by a randomized range finder.
 
     A Gaussian test matrix with ``n_components + n_oversamples`` columns,
@@ -318,15 +373,13 @@ def randomized_spectrum(ops, X, Y, *, n_components, random_state,
     width = min(n, n_components + n_oversamples)
     if width >= n:
         spectrum = dense_spectrum(
-            ops, X, Y, n_components=n_components, kernel_name=kernel_name
+            ops, X, Y, n_components=n_components, kernel_name=kernel_name,
+            row_scale=row_scale,
         )
         spectrum.solver = "randomized"
         return spectrum
-    gram = ops.kernel(X)
-    if ops.shares_memory(gram, X):
-        gram = gram / n
-    else:
-        gram /= n
+    gram = _normalised_gram(ops, X, row_scale)
+    Y = _scaled_targets(Y, row_scale)
     Q = ops.qr(gram @ ops.asarray(ops.standard_normal(random_state, (n, width))))
     for _ in range(n_iter):
         Q = ops.qr(gram @ Q)
@@ -340,13 +393,14 @@ def randomized_spectrum(ops, X, Y, *, n_components, random_state,
     Z0 = ops.to_numpy(U.T @ ops.asarray(Y))
     return Spectrum(
         d=d, Z0=Z0, residual=_energy_outside(Y, Z0, d.shape[0], n),
-        energy=_energy(Y), n_samples=n, dual_map=U, dual_scale=1.0 / n, X_fit=X,
-        U=U, ops=ops, solver="randomized",
+        energy=_energy(Y), n_samples=n, dual_map=_dual_map(ops, U, row_scale),
+        dual_scale=1.0 / n, X_fit=X, U=U, ops=ops, solver="randomized",
+        row_scale=row_scale,
     )
 
 
 def nystroem_spectrum(ops, X, Y, *, n_components, random_state,
-                      kernel_name="kernel", chunk_size=None):
+                      kernel_name="kernel", chunk_size=None, row_scale=None):
     """Nystroem landmarks, streamed into an ``n_components`` square Gram matrix.
 
     Memory is ``O(n_components^2 + chunk_size * n_components)`` beyond ``X``
@@ -354,6 +408,7 @@ def nystroem_spectrum(ops, X, Y, *, n_components, random_state,
     """
     n = X.shape[0]
     m = n_components
+    Y = _scaled_targets(Y, row_scale)
     if m >= n:
         index = np.arange(n)
     else:
@@ -382,6 +437,9 @@ def nystroem_spectrum(ops, X, Y, *, n_components, random_state,
     for start in range(0, n, chunk_size):
         stop = min(start + chunk_size, n)
         Phi = ops.kernel(X[start:stop], landmarks) @ R
+        if row_scale is not None:
+            # The weighted features diag(s) Phi; the dual map is unchanged.
+            Phi = Phi * ops.asarray(row_scale[start:stop])[:, None]
         C = ops.add_gram(C, Phi)
         P += Phi.T @ ops.asarray(Y[start:stop])
         del Phi
@@ -405,7 +463,7 @@ def nystroem_spectrum(ops, X, Y, *, n_components, random_state,
     return Spectrum(
         d=d, Z0=Z0, residual=_energy_outside(Y, Z0, n_span, n),
         energy=_energy(Y), n_samples=n, dual_map=dual_map, X_fit=landmarks,
-        U=None, ops=ops, solver="nystroem",
+        U=None, ops=ops, solver="nystroem", row_scale=row_scale,
     )
 
 
@@ -447,7 +505,8 @@ def _check_solver(n_samples, *, kernel, eigen_solver, n_components,
 
 def compute_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
                      kernel_params=None, eigen_solver="dense", n_components=None,
-                     random_state=None, device=None, store_eigenvectors=False):
+                     random_state=None, device=None, store_eigenvectors=False,
+                     sample_weight=None):
     """The spectrum of ``kernel(X, X) / K`` and ``Y`` by the chosen solver.
 
     The one place where ``eigen_solver`` and ``device`` are turned into
@@ -460,6 +519,11 @@ def compute_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
         Training points, or the Gram matrix with ``kernel="precomputed"``.
     Y : ndarray of shape (K, Q)
         Targets, one column per output.
+    sample_weight : ndarray of shape (K,), default=None
+        Positive weights of the points (zero-weight rows already dropped);
+        the spectrum is that of ``D^1/2 kernel(X, X) D^1/2`` with
+        ``D = diag(w) / sum(w)`` (module docstring). ``None`` or equal
+        weights: ``G = kernel(X, X) / K``.
 
     Returns
     -------
@@ -479,11 +543,13 @@ def compute_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
     name = _kernel_name(kernel)
     # Every solver gets only finite kernel matrices of the right shape.
     ops.kernel = checked_kernel(ops.kernel, name)
+    scale = row_scales(sample_weight)
     if eigen_solver == "dense":
-        return dense_spectrum(ops, X, Y, kernel_name=name)
+        return dense_spectrum(ops, X, Y, kernel_name=name, row_scale=scale)
     return SOLVERS[eigen_solver](
         ops, X, Y, n_components=n_components,
         random_state=check_random_state(random_state), kernel_name=name,
+        row_scale=scale,
     )
 
 

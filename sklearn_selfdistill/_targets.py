@@ -11,10 +11,69 @@ units. A coding holds no data, only the mean and scale or the classes.
 import numpy as np
 from sklearn.preprocessing import label_binarize
 from sklearn.utils.multiclass import unique_labels
+from sklearn.utils.validation import _check_sample_weight
 
 from ._scoring import PrecomputedResponse
 
-__all__ = ["LabelCoding", "RegressionCoding"]
+__all__ = ["LabelCoding", "RegressionCoding", "WeightedRows", "weighted_mse"]
+
+
+class WeightedRows:
+    """The rows of a weighted fit: zero weights dropped before anything else.
+
+    ``keep`` marks the rows of positive weight, ``sample_weight`` holds their
+    weights (``None`` without weights: every row kept, unweighted), and
+    :meth:`select` takes those rows of ``X`` (rows and columns of a
+    precomputed Gram matrix) and ``y``.
+    """
+
+    def __init__(self, sample_weight, X, *, precomputed=False):
+        self.precomputed = precomputed
+        self.n_samples = X.shape[0]
+        if sample_weight is None:
+            self.keep = None
+            self.sample_weight = None
+            return
+        w = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        if not np.any(w > 0):
+            raise ValueError(
+                "sample_weight must have at least one positive weight; got "
+                "only zeros. Zero-weight rows are dropped from the fit."
+            )
+        keep = w > 0
+        self.keep = None if keep.all() else keep
+        self.sample_weight = w[keep]
+
+    def select(self, X, y):
+        """``X`` and ``y`` without the zero-weight rows."""
+        if self.keep is None:
+            return X, y
+        if self.precomputed:
+            return X[np.ix_(self.keep, self.keep)], y[self.keep]
+        return X[self.keep], y[self.keep]
+
+    def expand(self, dual):
+        """Dual coefficients (T, n_kept, Q) on all rows of a precomputed Gram.
+
+        A precomputed kernel's prediction input has a column per training
+        row, so the dropped rows get coefficient 0; otherwise unchanged.
+        """
+        if self.keep is None or not self.precomputed:
+            return dual
+        full = np.zeros((dual.shape[0], self.n_samples) + dual.shape[2:])
+        full[:, self.keep] = dual
+        return full
+
+
+def weighted_mse(R, sample_weight):
+    """``sum_i w_i mean_q R_iq^2 / sum_i w_i`` of each round of (T, n, Q)."""
+    if sample_weight is None:
+        return np.einsum("tiq,tiq->t", R, R) / (R.shape[1] * R.shape[2])
+    return np.einsum("tiq,tiq,i->t", R, R, sample_weight) / (
+        sample_weight.sum() * R.shape[2]
+    )
 
 
 def _power_of_two_above(a):
@@ -42,8 +101,11 @@ class RegressionCoding:
         self.normalize_y = normalize_y
 
     @classmethod
-    def fit(cls, y, normalize_y):
-        """The coding of ``y`` (1-D or 2-D float array)."""
+    def fit(cls, y, normalize_y, sample_weight=None):
+        """The coding of ``y`` (1-D or 2-D float array).
+
+        With ``sample_weight`` the mean and variance are weighted.
+        """
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         if normalize_y:
             # Divide by a power of two near max|y| before squaring: the
@@ -51,8 +113,15 @@ class RegressionCoding:
             # overflows otherwise; the division is exact.
             unit = _power_of_two_above(np.max(np.abs(Y), axis=0, initial=0.0))
             scaled = Y / unit
-            mean = scaled.mean(axis=0) * unit
-            std = scaled.std(axis=0)
+            if sample_weight is None:
+                mean = scaled.mean(axis=0)
+                std = scaled.std(axis=0)
+            else:
+                mean = np.average(scaled, axis=0, weights=sample_weight)
+                std = np.sqrt(
+                    np.average((scaled - mean) ** 2, axis=0, weights=sample_weight)
+                )
+            mean = mean * unit
             std = np.where(std > 0, std * unit, 1.0)
         else:
             unit = _power_of_two_above(np.max(np.abs(Y), initial=0.0))
@@ -103,11 +172,13 @@ class RegressionCoding:
         """Predictions in the units of ``y`` from coded ones (n, Q)."""
         return self.squeeze(P * self.std + self.mean)
 
-    def squared_error(self, P, Y_true):
-        """Mean squared error in the units of ``y`` of each round of (T, n, Q)."""
+    def squared_error(self, P, Y_true, sample_weight=None):
+        """Mean squared error in the units of ``y`` of each round of (T, n, Q).
+
+        Weighted over the points with ``sample_weight``.
+        """
         # Weight each output by its variance.
-        R = (P - Y_true[None]) * self.std
-        return np.einsum("tiq,tiq->t", R, R) / (R.shape[1] * R.shape[2])
+        return weighted_mse((P - Y_true[None]) * self.std, sample_weight)
 
     def response(self, P):
         """A scorer-ready regressor answering with the decoded ``P``."""
@@ -165,9 +236,8 @@ class LabelCoding:
             return self.classes[(scores > 0).astype(int)]
         return self.classes[np.argmax(scores, axis=1)]
 
-    def squared_error(self, P, Y_true):
-        R = P - Y_true[None]
-        return np.einsum("tiq,tiq->t", R, R) / (R.shape[1] * R.shape[2])
+    def squared_error(self, P, Y_true, sample_weight=None):
+        return weighted_mse(P - Y_true[None], sample_weight)
 
     def response(self, P):
         scores = self.squeeze(P)

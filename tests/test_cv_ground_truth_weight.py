@@ -233,17 +233,19 @@ def test_classifier_kfold_accuracy_over_weights_equals_grid_search(iris_half):
     assert clf.best_estimator_.ground_truth_weight == clf.best_ground_truth_weight_
 
 
-def test_collapse_message_names_three_parameters(regression):
+def test_status_column_over_the_weight_grid(regression):
     X, y = regression
     high = 0.9 * float(np.mean(y**2))
     model = SelfDistilledKernelRidgeCV(
         epsilons=[0.05, high], max_rounds=3, gamma=GAMMA,
         ground_truth_weights=[0.0, 0.5],
-    )
-    with pytest.warns(UserWarning, match=r"\(epsilon, ground_truth_weight, n_rounds\)"):
-        model.fit(X, y)
+    ).fit(X, y)
     assert np.isfinite(model.loo_errors_[0]).all()
     assert np.isinf(model.loo_errors_[1, :, 1:]).all()
+    status = model.cv_results_["status"].reshape(2, 2, 4)
+    np.testing.assert_array_equal(status == "ok", np.isfinite(model.loo_errors_))
+    assert set(status[1, :, 1:].ravel()) == {"collapsed"}
+    assert model.cv_results_["status"][model.best_index_] == "ok"
 
 
 def test_deprecated_ground_truth_weight_warns_and_is_used(regression):
@@ -345,3 +347,24 @@ def test_search_display_marks_the_selected_weight_row(regression):
         model.best_epsilon_, model.best_n_rounds_
     )
     plt.close("all")
+
+
+def test_weight_grid_with_sample_weight(regression):
+    # Unit sample weights change nothing; scaled weights neither (the
+    # weighted mean square is scale-free); a zero weight drops its row.
+    X, y = regression
+    params = dict(epsilons=[0.05, 0.1], max_rounds=2, gamma=GAMMA,
+                  ground_truth_weights=[0.0, 0.4])
+    plain = SelfDistilledKernelRidgeCV(**params).fit(X, y)
+    unit = SelfDistilledKernelRidgeCV(**params).fit(X, y, sample_weight=np.ones(50))
+    np.testing.assert_allclose(unit.loo_errors_, plain.loo_errors_, rtol=1e-10)
+    scaled = SelfDistilledKernelRidgeCV(**params).fit(
+        X, y, sample_weight=np.full(50, 3.0)
+    )
+    np.testing.assert_allclose(scaled.loo_errors_, plain.loo_errors_, rtol=1e-10)
+    dropped = np.ones(50)
+    dropped[:5] = 0.0
+    zero = SelfDistilledKernelRidgeCV(**params).fit(X, y, sample_weight=dropped)
+    subset = SelfDistilledKernelRidgeCV(**params).fit(X[5:], y[5:])
+    np.testing.assert_allclose(zero.loo_errors_, subset.loo_errors_, rtol=1e-10)
+    assert zero.best_params_ == subset.best_params_
