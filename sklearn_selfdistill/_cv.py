@@ -107,12 +107,6 @@ default=0.0
         Selected number of rounds.
     best_ground_truth_weight_ : float
         Selected ground-truth weight (the one given when it is a float).
-    best_params_ : dict
-        ``cv_results_["params"][best_index_]``: ``epsilon``, ``n_rounds``
-        and, when ``ground_truth_weights`` is a sequence,
-        ``ground_truth_weight``; the parameters of ``best_estimator_``.
-    best_index_ : int
-        Row of ``cv_results_`` of the refitted grid point.
     best_score_ : float
         Score of the selected grid point (minus its mean squared error when
         ``scoring=None``).
@@ -136,12 +130,13 @@ default=0.0
         Row of ``cv_results_`` of the selected (refitted) grid point, as in
         :class:`~sklearn.model_selection.GridSearchCV`.
     best_params_ : dict
-        ``{"epsilon": best_epsilon_, "n_rounds": best_n_rounds_}``, the
-        ``params`` of that row.
+        The ``params`` of that row: ``epsilon``, ``n_rounds`` and, when
+        ``ground_truth_weights`` is a sequence, ``ground_truth_weight``; the
+        parameters of ``best_estimator_`` that the search chose.
     selection_on_edge_ : bool
         Whether the selected point lies on an edge of the grid (the smallest
-        or largest epsilon, or ``max_rounds``): a wider grid might select
-        another point. :class:`~sklearn_selfdistill.DistillationSearchDisplay`
+        or largest epsilon, or ``max_rounds``; the weights are not counted):
+        a wider grid might select another point. :class:`~sklearn_selfdistill.DistillationSearchDisplay`
         marks it.
     best_estimator_ : SelfDistilledKernelRidge
         The selected model refitted on all training points.
