@@ -76,9 +76,15 @@ def _noisy_digits(seed, flip=0.2):
 
 PROBLEMS = [
     ("diabetes", _diabetes, 10),
-    *[(f"friedman1 noise={s}", _friedman(make_friedman1, s), 8) for s in (0.5, 1, 3)],
-    *[(f"friedman2 noise={s}", _friedman(make_friedman2, s), 8) for s in (30, 125, 250)],
-    *[(f"friedman3 noise={s}", _friedman(make_friedman3, s), 8) for s in (0.05, 0.1, 0.3)],
+    *[
+        (f"friedman{k} noise={s}", _friedman(make, s), 8)
+        for k, make, levels in (
+            (1, make_friedman1, (0.5, 1, 3)),
+            (2, make_friedman2, (30, 125, 250)),
+            (3, make_friedman3, (0.05, 0.1, 0.3)),
+        )
+        for s in levels
+    ],
     ("digits one-hot, 20% flipped", _noisy_digits, 3),
 ]
 
@@ -134,7 +140,9 @@ def main():
     print("|" + "---|" * header.count(" | ") + "---|")
     for name, load, n_splits in PROBLEMS:
         runs = [run_split(load, seed) for seed in range(n_splits)]
-        mean = {k: float(np.mean([r[k] for r in runs])) for k in runs[0] if k != "weight"}
+        mean = {
+            k: float(np.mean([r[k] for r in runs])) for k in runs[0] if k != "weight"
+        }
         chosen = Counter(r["weight"] for r in runs).most_common()
         rows.append((name, mean))
         print(

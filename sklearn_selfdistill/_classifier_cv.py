@@ -126,7 +126,8 @@ default=0.0
     selection_on_edge_ : bool
         Whether the selected point lies on an edge of the grid (the smallest
         or largest epsilon, or ``max_rounds``; the weights are not counted):
-        a wider grid might select another point. :class:`~sklearn_selfdistill.DistillationSearchDisplay`
+        a wider grid might select another point.
+        :class:`~sklearn_selfdistill.DistillationSearchDisplay`
         marks it.
     best_estimator_ : SelfDistilledKernelRidgeClassifier
         The selected model refitted on all training points.

@@ -30,7 +30,8 @@ def _quiet_fit(model, X, y):
 def _weighted_smoothers(X, c_path, w, gamma=GAMMA):
     """S_0..S_T of y_{t+1} = w y + (1 - w) f_t, by dense solves, no eigenvectors.
 
-    ``H_i = G (c_i I + G)^{-1}``, ``S_0 = H_0``, ``S_{t+1} = H_{t+1} (w I + (1 - w) S_t)``.
+    ``H_i = G (c_i I + G)^{-1}``, ``S_0 = H_0`` and
+    ``S_{t+1} = H_{t+1} (w I + (1 - w) S_t)``.
     """
     n = X.shape[0]
     G = rbf_kernel(X, gamma=gamma) / n
