@@ -25,9 +25,10 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ._empirical_basis import check_basis_kernel
 from ._rounds import (
     basis_coefficients,
-    check_basis_kernel,
+    basis_device,
     is_skorch_net,
     make_rounds,
 )
@@ -108,7 +109,7 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
             None,
         ],
         "basis_kernel_params": [dict, None],
-        "basis_max_samples": [Interval(Integral, 1, None, closed="left")],
+        "basis_n_components": [Interval(Integral, 1, None, closed="left"), None],
         "warm_start": ["boolean"],
         "checkpoint_dir": [str, os.PathLike, None],
         "random_state": ["random_state"],
@@ -127,7 +128,7 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
         keep="all",
         basis_kernel="rbf",
         basis_kernel_params=None,
-        basis_max_samples=500,
+        basis_n_components=50,
         warm_start=False,
         checkpoint_dir=None,
         random_state=None,
@@ -142,7 +143,7 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
         self.keep = keep
         self.basis_kernel = basis_kernel
         self.basis_kernel_params = basis_kernel_params
-        self.basis_max_samples = basis_max_samples
+        self.basis_n_components = basis_n_components
         self.warm_start = warm_start
         self.checkpoint_dir = checkpoint_dir
         self.random_state = random_state
@@ -321,8 +322,11 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
             data = self._prepare_data(X, y, rounds)
         rounds.check(data.n_outputs)
         if data.kernel_rows is not None:
-            check_basis_kernel(self.basis_kernel, self.basis_kernel_params,
-                               data.kernel_rows)
+            # The whole flat set when there is one: the inputs are checked
+            # (e.g. in [0, 1] for "green_spline"), the kernel on two rows.
+            check_basis_kernel(
+                self.basis_kernel, self.basis_kernel_params,
+                data.flat if data.flat is not None else data.kernel_rows)
         signature = self._signature(data)
         chain = start_chain(self, previous, signature)
         base = chain["seed_base"]
@@ -367,26 +371,39 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
         self._strategy = rounds
         self._single_output = data.single_output
         self._chain_state = chain
-        for name in ("basis_coefficients_", "basis_eigenvalues_", "basis_indices_"):
+        for name in ("basis_coefficients_", "basis_eigenvalues_"):
             if hasattr(self, name):
                 delattr(self, name)
         if data.flat is not None:
-            attrs = self._basis(data.flat, data.Y0, chain["outputs"])
+            attrs = self._basis(data.flat, data.Y0, chain["outputs"], rounds)
+            if attrs is None:
+                return
             if data.single_output:
                 attrs["basis_coefficients_"] = attrs["basis_coefficients_"][..., 0]
             for name, value in attrs.items():
                 setattr(self, name, value)
 
-    def _basis(self, X_flat, Y0, round_outputs):
+    def _basis(self, X_flat, Y0, round_outputs, rounds):
         """``basis_*`` attributes from the flat inputs, the labels and every
-        round's training outputs."""
+        round's training outputs; None, with a warning, when they cannot be
+        computed (the trained rounds are kept)."""
         base = self._chain_state["seed_base"]
-        rng = np.random.default_rng(np.random.SeedSequence([base, 2**31 - 1]))
-        return basis_coefficients(
-            X_flat, Y0, round_outputs,
-            kernel=self.basis_kernel, kernel_params=self.basis_kernel_params,
-            max_samples=self.basis_max_samples, rng=rng,
-        )
+        seed = int(np.random.SeedSequence([base, 2**31 - 1]).generate_state(1)[0])
+        try:
+            return basis_coefficients(
+                X_flat, Y0, round_outputs,
+                kernel=self.basis_kernel, kernel_params=self.basis_kernel_params,
+                n_components=self.basis_n_components,
+                device=basis_device(rounds.estimator), random_state=seed,
+            )
+        except ValueError as exc:
+            warnings.warn(
+                f"basis_coefficients_ skipped: {exc} The trained rounds are "
+                "kept; set basis_kernel=None to skip the basis without this "
+                "warning, or choose a positive semi-definite basis_kernel.",
+                UserWarning,
+            )
+            return None
 
     @staticmethod
     def _score_outputs(outputs, data, rounds):

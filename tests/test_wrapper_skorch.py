@@ -262,7 +262,7 @@ def test_seeds_do_not_depend_on_n_rounds(digits):
     long = SelfDistillationWrapper(net, n_rounds=3, random_state=3).fit(X, y)
     for a, b in zip(short.staged_predict_proba(Xt), long.staged_predict_proba(Xt)):
         assert_array_equal(a, b)
-    assert_array_equal(short.basis_indices_, long.basis_indices_)
+    assert_array_equal(short.basis_eigenvalues_, long.basis_eigenvalues_)
     assert_allclose(short.basis_coefficients_, long.basis_coefficients_[:2])
 
 
@@ -336,16 +336,18 @@ def test_failure_leaves_unfitted_or_previous_rounds(digits, counter):
     assert_array_equal(warm.predict_proba(Xt), before)
 
 
-@pytest.mark.parametrize("kernel, params, match", [
-    ("rbf", {"gama": 1}, r"\['gama'\] that basis_kernel='rbf' does not take; "
-                         r"it takes \['gamma'\]"),
-    (lambda a, b: np.nan, None, "non-finite entries"),
-    (lambda a, b, width: 1.0, {"wdth": 1}, "unexpected keyword argument 'wdth'"),
+@pytest.mark.parametrize("kernel, params, error, match", [
+    ("rbf", {"gama": 1}, ValueError,
+     r"basis_kernel_params has 'gama' \(did you mean 'gamma'\?\), which "
+     r"basis_kernel='rbf' does not take: it takes only gamma"),
+    (lambda a, b: np.nan, None, ValueError, "must return finite numbers"),
+    (lambda a, b, width: 1.0, {"wdth": 1}, TypeError,
+     "unexpected keyword argument 'wdth'.*make basis_kernel_params match"),
 ])
 def test_basis_kernel_checked_before_training(digits, counter, kernel, params,
-                                              match):
+                                              error, match):
     X, y, _, _ = digits
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         _counted(basis_kernel=kernel, basis_kernel_params=params).fit(X, y)
     assert counter.fits == 0
 
