@@ -21,6 +21,7 @@ from sklearn.utils import check_array, check_consistent_length
 from sklearn.utils.multiclass import check_classification_targets
 from torch.utils.data import Dataset as _TorchDataset
 
+from ._doc_link import DocLinkMixin
 from ._losses import SoftTargetLoss, SquaredErrorLoss, _soft_target_losses
 
 _W_KEY = "selfdistill_sample_weight"
@@ -142,8 +143,9 @@ def _probability_targets(net, y, keep_classes):
     return classes, P
 
 
-class _DistillNetMixin:
-    """Shared plumbing: validation, sample weights, module sizes, bf16 autocast."""
+class _DistillNetMixin(DocLinkMixin):
+    """Shared plumbing: validation, sample weights, module sizes, bf16 autocast,
+    and the HTML representation's link to the API page."""
 
     # ------------------------------------------------------------ validation
 
