@@ -6,7 +6,9 @@ The wrapper chooses its strategy once per ``fit`` (:func:`make_rounds`):
 so that scikit-learn estimators need neither torch nor skorch).
 """
 
+import contextlib
 import sys
+import warnings
 
 import numpy as np
 from scipy import sparse
@@ -160,6 +162,63 @@ class SklearnRounds:
         import contextlib
 
         return contextlib.nullcontext()
+
+
+# Largest flattened copy of a Dataset's inputs read for the basis kernel.
+_MAX_FLAT_BYTES = 2 * 2**30
+
+
+@contextlib.contextmanager
+def _reading(X, seeded):
+    """Read a Dataset (labels, flat inputs) leaving torch's generator alone.
+
+    A dataset that augments in ``__getitem__`` draws from torch's global
+    generator; the reads run on a forked state (seeded when the wrapper is).
+    """
+    if not _is_dataset(X):
+        yield
+        return
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        if seeded:
+            torch.manual_seed(0)
+        yield
+
+
+def _is_dataset(X):
+    if "torch" not in sys.modules:
+        return False
+    from torch.utils.data import Dataset
+
+    return isinstance(X, Dataset)
+
+
+def flat_inputs(X, dataset):
+    """Flattened inputs (None when too large) and two rows to check the kernel."""
+    if not dataset:
+        flat = X.reshape(X.shape[0], -1) if X.ndim > 2 else X
+        return flat, flat[:2]
+    import torch
+
+    def flat(i):
+        x = X[i][0]
+        x = x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)
+        return x.reshape(-1).astype(np.float64)
+
+    first = flat(0)
+    size = len(X) * first.size * 8
+    if size > _MAX_FLAT_BYTES:
+        warnings.warn(
+            f"basis_coefficients_ skipped: the Dataset's {len(X)} inputs, "
+            f"flattened, would take {size / 2**30:.1f} GiB (more than "
+            f"{_MAX_FLAT_BYTES / 2**30:.0f} GiB). Set basis_kernel=None to "
+            "skip them without this warning, or fit on arrays.",
+            UserWarning,
+        )
+        return None, np.stack([flat(i) for i in range(min(2, len(X)))])
+    rows = np.stack([first] + [flat(i) for i in range(1, len(X))])
+    return rows, rows[:2]
 
 
 def basis_device(estimator):

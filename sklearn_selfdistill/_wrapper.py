@@ -5,9 +5,7 @@ strategy (:mod:`sklearn_selfdistill._rounds_skorch`) is imported only for a
 skorch net, so ``SelfDistillationWrapper(Ridge())`` works without them.
 """
 
-import contextlib
 import os
-import sys
 import time
 import warnings
 from numbers import Integral, Real
@@ -21,14 +19,24 @@ from sklearn.metrics.pairwise import PAIRWISE_KERNEL_FUNCTIONS
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._tags import ClassifierTags, RegressorTags
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _routing_enabled,
+    process_routing,
+)
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ._doc_link import DocLinkMixin
 from ._empirical_basis import check_basis_kernel
 from ._rounds import (
+    _is_dataset,
+    _reading,
     basis_coefficients,
     basis_device,
+    flat_inputs,
     is_skorch_net,
     make_rounds,
 )
@@ -48,8 +56,6 @@ __all__ = ["SelfDistillationWrapper"]
 # continuation.
 _FREE_PARAMS = ("n_rounds", "warm_start", "verbose", "checkpoint_dir")
 _STATE = ("_chain_state", "_strategy", "_single_output")
-# Largest flattened copy of a Dataset's inputs read for the basis kernel.
-_MAX_FLAT_BYTES = 2 * 2**30
 
 
 def _default_estimator():
@@ -65,33 +71,7 @@ def _default_estimator():
     return DistillNetClassifier()
 
 
-@contextlib.contextmanager
-def _reading(X, seeded):
-    """Read a Dataset (labels, flat inputs) leaving torch's generator alone.
-
-    A dataset that augments in ``__getitem__`` draws from torch's global
-    generator; the reads run on a forked state (seeded when the wrapper is).
-    """
-    if not _is_dataset(X):
-        yield
-        return
-    import torch
-
-    with torch.random.fork_rng(devices=[]):
-        if seeded:
-            torch.manual_seed(0)
-        yield
-
-
-def _is_dataset(X):
-    if "torch" not in sys.modules:
-        return False
-    from torch.utils.data import Dataset
-
-    return isinstance(X, Dataset)
-
-
-class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
+class SelfDistillationWrapper(DocLinkMixin, MetaEstimatorMixin, BaseEstimator):
     __doc__ = WRAPPER_DOC
 
     _parameter_constraints: dict = {
@@ -229,38 +209,12 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
         data.single_output = not classifier and y.ndim == 1
         data.flat = data.kernel_rows = None
         if self.basis_kernel is not None:
-            data.flat, data.kernel_rows = self._flat_inputs(X, dataset)
+            data.flat, data.kernel_rows = flat_inputs(X, dataset)
         if rounds.skorch:
             data.train = rounds.training_data(X, data.y_skorch)
         data.fingerprint = fingerprint((type(X).__name__, len(y), y) if dataset
                                  else (X, y))
         return data
-
-    def _flat_inputs(self, X, dataset):
-        """Flattened inputs (None when too large) and two rows to check the kernel."""
-        if not dataset:
-            flat = X.reshape(X.shape[0], -1) if X.ndim > 2 else X
-            return flat, flat[:2]
-        import torch
-
-        def flat(i):
-            x = X[i][0]
-            x = x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)
-            return x.reshape(-1).astype(np.float64)
-
-        first = flat(0)
-        size = len(X) * first.size * 8
-        if size > _MAX_FLAT_BYTES:
-            warnings.warn(
-                f"basis_coefficients_ skipped: the Dataset's {len(X)} inputs, "
-                f"flattened, would take {size / 2**30:.1f} GiB (more than "
-                f"{_MAX_FLAT_BYTES / 2**30:.0f} GiB). Set basis_kernel=None to "
-                "skip them without this warning, or fit on arrays.",
-                UserWarning,
-            )
-            return None, np.stack([flat(i) for i in range(min(2, len(X)))])
-        rows = np.stack([first] + [flat(i) for i in range(1, len(X))])
-        return rows, rows[:2]
 
     def _signature(self, data):
         params = {k: v for k, v in self.get_params(deep=False).items()
@@ -288,7 +242,11 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
         **fit_params : dict
             Passed to every round's ``estimator.fit`` (for the row expansion
             of a scikit-learn classifier, a ``sample_weight`` is repeated and
-            multiplied by the teacher's probabilities).
+            multiplied by the teacher's probabilities). With
+            ``sklearn.set_config(enable_metadata_routing=True)``, only the
+            metadata the estimator requests (e.g.
+            ``Ridge().set_fit_request(sample_weight=True)``; see
+            :meth:`get_metadata_routing`).
 
         Returns
         -------
@@ -311,6 +269,8 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=False)
     def _fit(self, X, y, fit_params, previous):
         est = self.estimator if self.estimator is not None else _default_estimator()
+        if _routing_enabled():
+            fit_params = process_routing(self, "fit", **fit_params).estimator.fit
         rounds = make_rounds(self, est)
         if y is None and not _is_dataset(X):
             raise ValueError(
@@ -585,6 +545,32 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
         for model in models:
             out = self._outputs(model, X).reshape(len(Y), -1)
             yield self._strategy.round_loss(model, out, Y)
+
+    def get_metadata_routing(self):
+        """How metadata are routed: ``fit`` metadata to every round's ``fit``.
+
+        With ``sklearn.set_config(enable_metadata_routing=True)``, the
+        metadata that ``estimator`` requests in ``fit`` (e.g.
+        ``DistillNetRegressor().set_fit_request(sample_weight=True)``) are
+        passed to every round's ``fit``; :meth:`score` consumes its own
+        ``sample_weight`` (request it with ``set_score_request``). The default
+        network (``estimator=None``) requests ``sample_weight``.
+
+        Returns
+        -------
+        routing : sklearn.utils.metadata_routing.MetadataRouter
+        """
+        est = self.estimator
+        if est is None:
+            est = _default_estimator()
+            if _routing_enabled():
+                est.set_fit_request(sample_weight=True)
+        return (
+            MetadataRouter(owner=self)
+            .add_self_request(self)
+            .add(estimator=est,
+                 method_mapping=MethodMapping().add(caller="fit", callee="fit"))
+        )
 
     def score(self, X, y=None, sample_weight=None):
         """Accuracy (classifiers) or :math:`R^2` (regressors) of the final round.

@@ -159,10 +159,10 @@ def test_dataset_with_y_none(digits):
 
 
 def test_dataset_too_large_for_the_basis_skips_it(digits, monkeypatch):
-    import sklearn_selfdistill._wrapper as wrapper_module
+    import sklearn_selfdistill._rounds as rounds_module
 
     X, y, _, _ = digits
-    monkeypatch.setattr(wrapper_module, "_MAX_FLAT_BYTES", 100 * 64 * 8)
+    monkeypatch.setattr(rounds_module, "_MAX_FLAT_BYTES", 100 * 64 * 8)
     net = DistillNetClassifier(max_epochs=1)
     with pytest.warns(UserWarning, match=r"basis_coefficients_ skipped: the "
                                          r"Dataset's 500 inputs, flattened"):
