@@ -33,6 +33,19 @@ def is_skorch_net(estimator):
     return isinstance(estimator, NeuralNet)
 
 
+def check_fit_params(estimator, fit_params):
+    """A skorch net's ``fit`` passes unknown keywords to the module's forward:
+    a ``sample_weight`` it does not take is an error before anything trains."""
+    if fit_params.get("sample_weight") is not None and is_skorch_net(estimator) \
+            and not has_fit_parameter(estimator, "sample_weight"):
+        raise ValueError(
+            f"{type(estimator).__name__}.fit does not take sample_weight (skorch "
+            "would pass it to the module's forward). Use DistillNetClassifier or "
+            "DistillNetRegressor of sklearn_selfdistill.nets, whose loss weights "
+            "each sample, or fit without sample_weight."
+        )
+
+
 def make_rounds(wrapper, estimator):
     """The round strategy for ``estimator``."""
     if is_skorch_net(estimator):

@@ -36,6 +36,7 @@ from ._rounds import (
     _reading,
     basis_coefficients,
     basis_device,
+    check_fit_params,
     flat_inputs,
     is_skorch_net,
     make_rounds,
@@ -271,6 +272,7 @@ class SelfDistillationWrapper(DocLinkMixin, MetaEstimatorMixin, BaseEstimator):
         est = self.estimator if self.estimator is not None else _default_estimator()
         if _routing_enabled():
             fit_params = process_routing(self, "fit", **fit_params).estimator.fit
+        check_fit_params(est, fit_params)
         rounds = make_rounds(self, est)
         if y is None and not _is_dataset(X):
             raise ValueError(

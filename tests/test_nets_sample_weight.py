@@ -167,3 +167,17 @@ def test_wrapper_passes_weights_to_every_round_of_a_net():
         np.repeat(X, reps, axis=0), np.repeat(y, reps))
     for a, b in zip(weighted.staged_predict(X), repeated.staged_predict(X)):
         assert_allclose(a, b, atol=1e-5)
+
+
+def test_wrapper_rejects_weights_for_a_net_without_them():
+    from skorch import NeuralNetRegressor
+
+    X, y, _, w = _data()
+    net = NeuralNetRegressor(torch.nn.Linear, module__in_features=3,
+                             module__out_features=1, max_epochs=1)
+    model = SelfDistillationWrapper(net, basis_kernel=None)
+    with pytest.raises(ValueError, match=r"NeuralNetRegressor.fit does not take "
+                                         r"sample_weight \(skorch would pass it "
+                                         r"to the module's forward\)"):
+        model.fit(X, y.reshape(-1, 1), sample_weight=w)
+    assert not hasattr(model, "estimators_")
