@@ -494,3 +494,29 @@ def test_online_teacher_predicts_the_augmented_view(digits):
     views, targets = student.seen_[-1]
     # Fixed targets come from one other random view per image.
     assert np.abs(targets.numpy() - teacher.predict_proba(views)).max() > 1e-3
+
+
+def test_basis_runs_on_the_nets_device(digits, monkeypatch):
+    """The net's device (when not the CPU) is where the basis kernel products
+    run; a CPU net computes the basis with numpy."""
+    from sklearn_selfdistill import _empirical_basis, _rounds
+
+    assert _rounds.basis_device(DistillNetClassifier(device="cpu")) is None
+    assert _rounds.basis_device(DistillNetClassifier(device=None)) is None
+    assert _rounds.basis_device(DistillNetClassifier(device="cuda:1")) == "cuda:1"
+    assert _rounds.basis_device(object()) is None
+    seen = []
+    original = _empirical_basis.gram_eigenbasis
+
+    def spy(X, **kwargs):
+        seen.append(kwargs["device"])
+        return original(X, **{**kwargs, "device": None})
+
+    monkeypatch.setattr(_empirical_basis, "gram_eigenbasis", spy)
+    from sklearn_selfdistill import _wrapper
+
+    monkeypatch.setattr(_wrapper, "basis_device", lambda est: "cuda:1")
+    X, y, _, _ = digits
+    SelfDistillationWrapper(DistillNetClassifier(max_epochs=1), n_rounds=0,
+                            random_state=0).fit(X[:100], y[:100])
+    assert seen == ["cuda:1"]
