@@ -148,7 +148,6 @@ def test_nets_request_sample_weight(routing):
         np.repeat(X, reps, axis=0), np.repeat(y, reps))
     assert_allclose(weighted.predict(X), repeated.predict(X), atol=1e-5)
     # The default network requests sample_weight.
-    Xc, yc = load_iris(return_X_y=True)
     router = SelfDistillationWrapper().get_metadata_routing()
     assert "sample_weight" in str(router)
     assert isinstance(DistillNetClassifier().set_fit_request(sample_weight=True),
