@@ -15,6 +15,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.utils.validation import has_fit_parameter
 from threadpoolctl import threadpool_limits
 
+from . import _ntk
 from ._solvers import eigh_gram
 from .kernels import _kernel_name, _pairwise
 
@@ -177,8 +178,12 @@ def check_basis_kernel(kernel, params, X_rows):
     m = X_rows.shape[0]
     if isinstance(kernel, str) or isinstance(kernel, Kernel):
         # scikit-learn's pairwise_kernels drops unknown parameters silently.
-        accepted = set() if isinstance(kernel, Kernel) or kernel == "green_spline" \
-            else set(KERNEL_PARAMS[kernel])
+        if isinstance(kernel, Kernel) or kernel == "green_spline":
+            accepted = set()
+        elif kernel in _ntk._KERNELS:
+            accepted = set(_ntk._PARAMS)
+        else:
+            accepted = set(KERNEL_PARAMS[kernel])
         unknown = sorted(set(given) - accepted)
         if unknown:
             raise ValueError(
