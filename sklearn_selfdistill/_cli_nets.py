@@ -100,8 +100,11 @@ def add_nets(subparsers):
     g.add_argument("--depth", type=integer(1, what="hidden ReLU layers"),
                    default=None, help="hidden ReLU layers (default 1)")
     g.add_argument("--weight-std", type=real(0, what="the weight scale"),
-                   default=None, help="weight scale of every layer (default "
-                                      "sqrt(2))")
+                   default=None,
+                   help="weight scale of every layer (default 0.5: the net's "
+                        "output at initialisation, of variance "
+                        "nngp_kernel(x, x), stays small next to one-hot "
+                        "targets)")
     g.add_argument("--bias-std", type=real(0, low_open=False, what="the bias scale"),
                    default=None, help="bias scale of every layer (default 0)")
     p.add_argument("--out", default=DEFAULT_OUT,
