@@ -165,3 +165,19 @@ def test_gram_eigenbasis_accepts_ntk_and_names_bad_keys():
         gram_eigenbasis(X, kernel="ntk", kernel_params={"dept": 2})
     with pytest.raises(ValueError, match="bias_std must be a non-negative"):
         gram_eigenbasis(X, kernel="nngp", kernel_params={"bias_std": -1.0})
+
+
+def test_cv_search_with_ntk_equals_precomputed():
+    from sklearn_selfdistill import SelfDistilledKernelRidgeCV
+
+    X, Xt, y = _data(n=50)
+    kw = dict(max_rounds=3, epsilons=[0.3, 0.6, 1.0])
+    named = SelfDistilledKernelRidgeCV(kernel="ntk", kernel_params=PARAMS, **kw)
+    pre = SelfDistilledKernelRidgeCV(kernel="precomputed", **kw)
+    named.fit(X, y)
+    pre.fit(ntk_kernel(X, **PARAMS), y)
+    assert (named.best_epsilon_, named.best_n_rounds_) == (
+        pre.best_epsilon_, pre.best_n_rounds_)
+    assert_allclose(named.loo_errors_, pre.loo_errors_, rtol=1e-10)
+    assert_allclose(named.predict(Xt), pre.predict(ntk_kernel(Xt, X, **PARAMS)),
+                    rtol=0, atol=1e-10)
