@@ -70,7 +70,10 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
         plain epsilon-constrained kernel ridge classification.
     kernel : str, callable or Kernel, default="rbf"
         A name of :data:`sklearn.metrics.pairwise.PAIRWISE_KERNEL_FUNCTIONS`,
-        ``"green_spline"``, ``"precomputed"`` (``X`` is the Gram matrix), a
+        ``"green_spline"``, ``"ntk"`` or ``"nngp"`` (ReLU-network kernels,
+        ``kernel_params`` ``depth``, ``weight_std``, ``bias_std``; see
+        :func:`sklearn_selfdistill.kernels.ntk_kernel`), ``"precomputed"``
+        (``X`` is the Gram matrix), a
         callable on pairs of samples, or a
         :class:`sklearn.gaussian_process.kernels.Kernel`. The kernel must be
         positive semi-definite on the training data.

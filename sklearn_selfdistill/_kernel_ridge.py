@@ -28,7 +28,8 @@ __all__ = ["SelfDistilledKernelRidge"]
 #: Parameters shared by every kernel estimator and its CV search.
 KERNEL_CONSTRAINTS: dict = {
     "kernel": [
-        StrOptions(set(PAIRWISE_KERNEL_FUNCTIONS) | {"precomputed", "green_spline"}),
+        StrOptions(set(PAIRWISE_KERNEL_FUNCTIONS)
+                   | {"precomputed", "green_spline", "ntk", "nngp"}),
         callable,
         Kernel,
     ],
@@ -235,7 +236,11 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
     kernel : str, callable or Kernel, default="rbf"
         A name of :data:`sklearn.metrics.pairwise.PAIRWISE_KERNEL_FUNCTIONS`,
         ``"green_spline"`` (eq. (57), one feature in [0, 1]; see
-        :func:`sklearn_selfdistill.kernels.green_spline_kernel`),
+        :func:`sklearn_selfdistill.kernels.green_spline_kernel`), ``"ntk"`` or
+        ``"nngp"`` (the neural tangent and Gaussian-process kernels of a
+        fully connected ReLU network, Sec. 5; ``kernel_params`` ``depth``,
+        ``weight_std``, ``bias_std``, see
+        :func:`sklearn_selfdistill.kernels.ntk_kernel`),
         ``"precomputed"`` (``X`` is the Gram matrix), a callable on pairs of
         samples, or a :class:`sklearn.gaussian_process.kernels.Kernel`. The
         kernel must be positive semi-definite on the training data.

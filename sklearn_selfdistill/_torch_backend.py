@@ -10,10 +10,10 @@ as numpy arrays.
 
 import numpy as np
 
-from .kernels import _pairwise
+from .kernels import _arccos_kernel_torch, _pairwise
 
 _TORCH_KERNELS = {"rbf", "laplacian", "linear", "poly", "polynomial", "cosine",
-                  "sigmoid"}
+                  "sigmoid", "ntk", "nngp"}
 
 
 def _import_torch():
@@ -115,6 +115,11 @@ class TorchOps:
             if K is A or (isinstance(A, np.ndarray) and np.shares_memory(K, A)):
                 K = np.array(K, dtype=np.float64)
             return self.asarray(K)
+        if name in ("ntk", "nngp"):
+            return _arccos_kernel_torch(
+                self.asarray(A), None if B is None else self.asarray(B),
+                kernel=name, kernel_params=self.kernel_params,
+            )
         p = self._params(A.shape[1])
         a = self.asarray(A)
         b = a if B is None else self.asarray(B)

@@ -84,7 +84,8 @@ class SelfDistillationWrapper(DocLinkMixin, MetaEstimatorMixin, BaseEstimator):
         "teacher_targets": [StrOptions({"fixed", "online"})],
         "keep": [StrOptions({"all", "last"})],
         "basis_kernel": [
-            StrOptions(set(PAIRWISE_KERNEL_FUNCTIONS) | {"green_spline"}),
+            StrOptions(set(PAIRWISE_KERNEL_FUNCTIONS) | {"green_spline", "ntk",
+                                                          "nngp"}),
             callable,
             Kernel,
             None,

@@ -90,8 +90,10 @@ WRAPPER_DOC = r"""Self-distillation of a neural network (skorch) or of any estim
         warning (set ``None`` for such datasets). The kernel and its parameters
         are evaluated on two training rows before any round trains.
     basis_kernel_params : dict, default=None
-        Parameters of ``basis_kernel`` (``gamma``, ``degree``, ``coef0`` or
-        those of a callable).
+        Parameters of ``basis_kernel`` (``gamma``, ``degree``, ``coef0``;
+        ``depth``, ``weight_std``, ``bias_std`` for ``"ntk"`` and ``"nngp"``,
+        the eigenbasis of a network's own infinite-width kernel; or those of
+        a callable).
     basis_n_components : int or None, default=50
         Number of eigen-directions of ``basis_coefficients_`` on large
         training sets. The directions are the eigenvectors of the Gram matrix

@@ -10,7 +10,9 @@ the vision modules also need torchvision, imported only when one is built.
   output size from the data).
 * :class:`SoftNLLLoss`: skorch's NLL on probability outputs, for probability
   targets.
-* Modules: :class:`MLPModule`, :class:`CIFARResNet` (ResNet 18/34/50) and
+* Modules: :class:`MLPModule` (``parameterization="ntk"`` builds it from
+  :class:`NTKLinear` layers: the network of the neural tangent kernel),
+  :class:`CIFARResNet` (ResNet 18/34/50) and
   :class:`CIFARVGG` (VGG 11/16) adapted to 32x32 inputs, with the factories
   :func:`make_mlp`, :func:`make_resnet` and :func:`make_vgg`.
 """
@@ -29,6 +31,7 @@ from ._modules import (
     CIFARVGG,
     CIFARResNet,
     MLPModule,
+    NTKLinear,
     make_mlp,
     make_resnet,
     make_vgg,
@@ -38,6 +41,7 @@ __all__ = [
     "DistillNetClassifier",
     "DistillNetRegressor",
     "MLPModule",
+    "NTKLinear",
     "CIFARResNet",
     "CIFARVGG",
     "SoftNLLLoss",
