@@ -5,8 +5,9 @@ import inspect
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
+from ._dask import blockwise, unique_labels_of, validate_data
 from ._kernel_ridge import _BaseSelfDistilledKernel
 from ._targets import LabelCoding
 
@@ -25,6 +26,7 @@ def _shared_constraints(init):
 
 def check_class_targets(estimator, y):
     """Classes of ``y``, at least two, after scikit-learn's target checks."""
+    y = unique_labels_of(y)
     check_classification_targets(y)
     coding = LabelCoding.fit(y)
     if coding.classes.shape[0] < 2:
@@ -264,6 +266,7 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
     def _coding(self, y):
         return LabelCoding(self.classes_)
 
+    @blockwise
     def decision_function(self, X):
         """Scores of the model of round ``n_rounds``.
 
@@ -284,6 +287,7 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
         K = self._get_kernel(X, self.X_fit_)
         return K @ self.dual_coef_
 
+    @blockwise
     def staged_decision_function(self, X):
         """Scores of the model of every round, 0 to ``n_rounds``.
 
@@ -300,6 +304,7 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
         for raw in self._staged_raw(X):
             yield self._coding_.squeeze(raw)
 
+    @blockwise
     def predict(self, X):
         """Predict class labels with the model of round ``n_rounds``.
 
@@ -317,6 +322,7 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
         scores = self.decision_function(X)  # checks that the model is fitted
         return self._coding_.labels(scores)
 
+    @blockwise
     def staged_predict(self, X):
         """Predict class labels with the model of every round.
 

@@ -2,8 +2,8 @@
 
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
-from sklearn.utils.validation import validate_data
 
+from ._dask import float_targets, validate_data
 from ._kernel_ridge import SelfDistilledKernelRidge
 from ._search import _BaseSelfDistilledKernelCV
 from ._targets import RegressionCoding
@@ -304,4 +304,4 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
         X, y = validate_data(
             self, X, y, dtype=np.float64, multi_output=True, y_numeric=True
         )
-        return self._search(X, np.asarray(y, dtype=np.float64))
+        return self._search(X, float_targets(y))

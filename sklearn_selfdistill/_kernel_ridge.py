@@ -7,8 +7,9 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.gaussian_process.kernels import Kernel
 from sklearn.metrics.pairwise import PAIRWISE_KERNEL_FUNCTIONS
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
+from ._dask import blockwise, float_targets, validate_data
 from ._distill import report_collapse, self_distill
 from ._solvers import compute_spectrum, solver_params
 from ._targets import RegressionCoding
@@ -446,12 +447,13 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
         X, y = validate_data(
             self, X, y, dtype=np.float64, multi_output=True, y_numeric=True
         )
-        return X, np.asarray(y, dtype=np.float64)
+        return X, float_targets(y)
 
     def _coding(self, y):
         return RegressionCoding.fit(y, self.normalize_y)
 
 
+    @blockwise
     def predict(self, X):
         """Predict with the model of round ``n_rounds``.
 
@@ -470,6 +472,7 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
         K = self._get_kernel(X, self.X_fit_)
         return self._coding_.decode(K @ self._staged_dual_coef[-1])
 
+    @blockwise
     def staged_predict(self, X):
         """Predict with the model of every round, 0 to ``n_rounds``.
 

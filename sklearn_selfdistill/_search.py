@@ -25,8 +25,9 @@ from sklearn.base import BaseEstimator, is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
+from ._dask import dask_kfold_scores, dask_loo_scores, is_dask_array, validate_data
 from ._distill import distill_path
 from ._kernel_ridge import (
     FITTED_ATTRIBUTES,
@@ -132,6 +133,9 @@ def loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
     pass over chunks of rows of ``F``; the held-out residuals are
     ``(y - S_t y) / (1 - diag(S_t))``.
     """
+    if is_dask_array(X):
+        return dask_loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
+                               ground_truth_weight, scorer)
     n, n_outputs = Y.shape
     Z0 = spectrum.Z0
     m = spectrum.d.shape[0]
@@ -189,6 +193,8 @@ def kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
     map on ``X_fit`` (the landmarks with Nystroem), exactly as the fitted
     model predicts.
     """
+    if is_dask_array(X):
+        return dask_kfold_scores(**{k: v for k, v in locals().items()})
     cv = check_cv(cv, y, classifier=classifier)
     n_rounds = max_rounds + 1
     n_eps = epsilons.shape[0]

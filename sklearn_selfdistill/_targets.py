@@ -12,6 +12,7 @@ import numpy as np
 from sklearn.preprocessing import label_binarize
 from sklearn.utils.multiclass import unique_labels
 
+from ._dask import computed, encode_blocks, is_dask_array
 from ._scoring import PrecomputedResponse
 
 __all__ = ["LabelCoding", "RegressionCoding"]
@@ -35,6 +36,7 @@ class RegressionCoding:
             mean = Y.mean(axis=0)
             std = Y.std(axis=0)
             std = np.where(std > 0, std, 1.0)
+            mean, std = computed(mean, std)
         else:
             mean = np.zeros(Y.shape[1])
             std = np.ones(Y.shape[1])
@@ -94,6 +96,8 @@ class LabelCoding:
         ]
 
     def encode(self, y):
+        if is_dask_array(y):
+            return encode_blocks(self.encode, y, self.scale.shape[0])
         # With the classes given, a subset of the data (a fold) is coded with
         # the same columns as the whole.
         return label_binarize(
