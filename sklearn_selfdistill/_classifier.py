@@ -7,6 +7,7 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
+from ._checks import unfitted_on_error
 from ._dask import blockwise, unique_labels_of, validate_data
 from ._kernel_ridge import _BaseSelfDistilledKernel
 from ._targets import LabelCoding
@@ -71,7 +72,10 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
         plain epsilon-constrained kernel ridge classification.
     kernel : str, callable or Kernel, default="rbf"
         A name of :data:`sklearn.metrics.pairwise.PAIRWISE_KERNEL_FUNCTIONS`,
-        ``"green_spline"``, ``"precomputed"`` (``X`` is the Gram matrix), a
+        ``"green_spline"``, ``"ntk"`` or ``"nngp"`` (ReLU-network kernels,
+        ``kernel_params`` ``depth``, ``weight_std``, ``bias_std``; see
+        :func:`sklearn_selfdistill.kernels.ntk_kernel`), ``"precomputed"``
+        (``X`` is the Gram matrix), a
         callable on pairs of samples, or a
         :class:`sklearn.gaussian_process.kernels.Kernel`. The kernel must be
         positive semi-definite on the training data.
@@ -229,9 +233,13 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
         tags.input_tags.pairwise = self.kernel == "precomputed"
         return tags
 
+    @unfitted_on_error
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit round 0 and ``n_rounds`` rounds of self-distillation per class.
+
+        A fit that raises leaves the estimator unfitted (``NotFittedError``
+        afterwards); a refit keeps no attribute of the previous fit.
 
         Parameters
         ----------
@@ -240,6 +248,13 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
             ``kernel="precomputed"``.
         y : array-like of shape (n_samples,)
             Class labels (numbers or strings), at least two classes.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the points: each round's weighted training
+            error ``sum_i w_i ||f(x_i) - y_i||^2 / sum_i w_i`` (per coded
+            column) equals ``epsilon``; an integer weight acts as that many
+            copies of the row, scaling every weight changes nothing, and
+            zero-weight rows are dropped before anything else (see
+            :meth:`SelfDistilledKernelRidge.fit`).
 
         Returns
         -------
@@ -253,17 +268,28 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
             coded column (a ``ValueError`` carrying that MSE as ``floor``).
         ValueError
             If ``y`` has a single class, if the kernel is not positive
-            semi-definite on ``X``, or if ``on_collapse="raise"`` and a round
-            collapses.
+            semi-definite on ``X``, if its matrix has infs or NaNs (or, with
+            ``kernel="precomputed"``, is not square and symmetric), or if
+            ``on_collapse="raise"`` and a round collapses.
+        MemoryError
+            If ``eigen_solver="dense"`` needs more memory than is available
+            (checked before the Gram matrix is formed).
         """
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight=sample_weight)
 
     def _validate_fit_input(self, X, y):
         X, y = validate_data(self, X, y, dtype=np.float64)
         self.classes_ = check_class_targets(self, y)
         return X, y
 
-    def _coding(self, y):
+    def _coding(self, y, sample_weight=None):
+        if np.unique(y).shape[0] < 2:
+            raise ValueError(
+                "The rows of positive sample_weight hold one class only, "
+                f"{y[0].item() if isinstance(y[0], np.generic) else y[0]!r}; the "
+                "classifier needs at least two classes with "
+                "positive weight."
+            )
         return LabelCoding(self.classes_)
 
     @blockwise

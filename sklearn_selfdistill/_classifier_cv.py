@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
+from ._checks import unfitted_on_error
 from ._classifier import SelfDistilledKernelRidgeClassifier, check_class_targets
 from ._dask import validate_data
 from ._search import _BaseSelfDistilledKernelCV
@@ -97,7 +98,20 @@ class SelfDistilledKernelRidgeClassifierCV(ClassifierMixin, _BaseSelfDistilledKe
         One entry per grid point, epsilon-major: ``param_epsilon``,
         ``param_n_rounds``, ``params``, ``mean_test_score``,
         ``rank_test_score``, and with ``cv`` ``split{k}_test_score`` and
-        ``std_test_score``.
+        ``std_test_score``, and ``status``: ``"ok"``, ``"collapsed"`` or
+        ``"infeasible"`` (as in
+        :class:`~sklearn_selfdistill.SelfDistilledKernelRidgeCV`).
+    best_index_ : int
+        Row of ``cv_results_`` of the selected (refitted) grid point, as in
+        :class:`~sklearn.model_selection.GridSearchCV`.
+    best_params_ : dict
+        ``{"epsilon": best_epsilon_, "n_rounds": best_n_rounds_}``, the
+        ``params`` of that row.
+    selection_on_edge_ : bool
+        Whether the selected point lies on an edge of the grid (the smallest
+        or largest epsilon, or ``max_rounds``): a wider grid might select
+        another point. :class:`~sklearn_selfdistill.DistillationSearchDisplay`
+        marks it.
     best_estimator_ : SelfDistilledKernelRidgeClassifier
         The selected model refitted on all training points.
     dual_coef_, X_fit_, eigenvalues_, c_, basis_coefficients_, collapsed_, \
@@ -265,13 +279,14 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
     def _template(self):
         return SelfDistilledKernelRidgeClassifier()
 
-    def _coding(self, y):
+    def _coding(self, y, sample_weight=None):
         # Every fold is coded with the classes of the whole training set, so
         # that each output column means the same class in every fold.
         return LabelCoding(self.classes_)
 
+    @unfitted_on_error
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Select epsilon and the number of rounds, then refit on all of X.
 
         Parameters
@@ -280,6 +295,14 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
             Training data, or the Gram matrix with ``kernel="precomputed"``.
         y : array-like of shape (n_samples,)
             Class labels (numbers or strings), at least two classes.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the points: every grid point is the
+            weighted fit (see ``fit`` of the refitted estimator class), the
+            leave-one-out and K-fold criteria are
+            ``sum_i w_i r_i^2 / sum_i w_i`` over the held-out points (a
+            ``scoring`` gets the held-out weights as ``sample_weight``), the
+            default epsilon grid follows the weighted mean square of the
+            targets, and zero-weight rows are dropped before anything else.
 
         Returns
         -------
@@ -288,7 +311,7 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
         """
         X, y = validate_data(self, X, y, dtype=np.float64)
         self.classes_ = check_class_targets(self, y)
-        return self._search(X, y)
+        return self._search(X, y, sample_weight=sample_weight)
 
     def decision_function(self, X):
         """Scores of the selected, refitted model.

@@ -16,6 +16,7 @@ from ._cli_args import (
     save_figure,
     seed,
 )
+from ._cli_ntk import check_ntk_args, run_ntk_bridge, widths_list
 
 _ARCHS = ("mlp", "resnet18", "resnet34", "resnet50", "vgg11", "vgg16")
 #: Images in the training sets; digits keeps at least 10 (one per class) for test.
@@ -56,7 +57,8 @@ def add_nets(subparsers):
                    help="Adam learning rate (default 0.03 for the mlp with l2, "
                         "0.01 for the mlp with cross_entropy, 0.001 for CNNs)")
     p.add_argument("--batch-size", type=integer(1, what="the mini-batch size"),
-                   default=128, help="mini-batch size (default 128)")
+                   default=None, help="mini-batch size (default 128; the whole "
+                                      "training set with --basis-kernel ntk)")
     p.add_argument("--train-size", type=integer(1, what="training images"),
                    default=None,
                    help="training images (default 500 of 1797 for digits, where "
@@ -81,6 +83,30 @@ def add_nets(subparsers):
     p.add_argument("-v", "--verbose", action="store_true",
                    help="print skorch's per-epoch log of every round's network "
                         "and a progress bar over its mini-batches (on stderr)")
+    g = p.add_argument_group(
+        "networks next to their neural tangent kernel (Sec. 5)",
+        "With --basis-kernel ntk, the mlp is built in the NTK parameterization "
+        "and trained with plain gradient descent (lr 0.75 / the largest "
+        "eigenvalue of K/n unless --lr is given) on the l2 loss with linear "
+        "outputs on the one-hot labels, for each of --widths; next to it, "
+        "SelfDistilledKernelRidge(kernel='ntk') with the same depth and "
+        "scales. Per round: accuracies of both, and the B_t of both in the "
+        "NTK eigenbasis against kernel gradient descent.")
+    g.add_argument("--basis-kernel", choices=("none", "ntk"), default="none",
+                   help="ntk: compare the nets with their NTK (default none)")
+    g.add_argument("--widths", type=widths_list, default=None,
+                   help="hidden-layer widths, comma-separated (default "
+                        "64,512,4096)")
+    g.add_argument("--depth", type=integer(1, what="hidden ReLU layers"),
+                   default=None, help="hidden ReLU layers (default 1)")
+    g.add_argument("--weight-std", type=real(0, what="the weight scale"),
+                   default=None,
+                   help="weight scale of every layer (default 0.5: the net's "
+                        "output at initialisation, of variance "
+                        "nngp_kernel(x, x), stays small next to one-hot "
+                        "targets)")
+    g.add_argument("--bias-std", type=real(0, low_open=False, what="the bias scale"),
+                   default=None, help="bias scale of every layer (default 0)")
     p.add_argument("--out", default=DEFAULT_OUT,
                    help=f"folder for the CSV and the figure (default ./{DEFAULT_OUT})")
     p.set_defaults(func=run_nets, check=check_nets)
@@ -96,6 +122,9 @@ def check_nets(args):
                 "--train-size", f"must be from {low} to {high} for --dataset "
                 f"{args.dataset}; got {args.train_size}"
             )
+    n_train = args.train_size or (500 if args.dataset == "digits" else
+                                  _N_TRAIN[args.dataset])
+    check_ntk_args(args, UsageError, n_train)
     if args.seed + args.repeats - 1 > MAX_SEED:
         raise UsageError("--seed", f"the runs use the seeds --seed to --seed + "
                          f"--repeats - 1, which must stay <= {MAX_SEED}; choose "
@@ -196,6 +225,10 @@ def run_nets(args):
     if noise > 0:
         flip = rng.rand(len(y_orig)) < noise
         y_orig[flip] = rng.randint(0, y_tr.max() + 1, flip.sum())
+    if args.basis_kernel == "ntk":
+        return run_ntk_bridge(args, X_tr, X_te, y_orig, y_te, noise)
+    if args.batch_size is None:
+        args.batch_size = 128
     lr = args.lr
     if lr is None:
         lr = (0.03 if args.loss == "l2" else 0.01) if args.arch == "mlp" else 0.001

@@ -3,6 +3,7 @@
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 
+from ._checks import unfitted_on_error
 from ._dask import float_targets, validate_data
 from ._kernel_ridge import SelfDistilledKernelRidge
 from ._search import _BaseSelfDistilledKernelCV
@@ -106,7 +107,20 @@ class SelfDistilledKernelRidgeCV(RegressorMixin, _BaseSelfDistilledKernelCV):
         One entry per grid point, epsilon-major: ``param_epsilon``,
         ``param_n_rounds``, ``params``, ``mean_test_score`` (``-inf`` for
         infeasible or collapsed points), ``rank_test_score``, and with ``cv``
-        ``split{k}_test_score`` and ``std_test_score``.
+        ``split{k}_test_score`` and ``std_test_score``, and ``status``:
+        ``"ok"``, ``"collapsed"`` (the round's targets fell to epsilon) or
+        ``"infeasible"`` (epsilon below the smallest reachable training MSE).
+    best_index_ : int
+        Row of ``cv_results_`` of the selected (refitted) grid point, as in
+        :class:`~sklearn.model_selection.GridSearchCV`.
+    best_params_ : dict
+        ``{"epsilon": best_epsilon_, "n_rounds": best_n_rounds_}``, the
+        ``params`` of that row.
+    selection_on_edge_ : bool
+        Whether the selected point lies on an edge of the grid (the smallest
+        or largest epsilon, or ``max_rounds``): a wider grid might select
+        another point. :class:`~sklearn_selfdistill.DistillationSearchDisplay`
+        marks it.
     best_estimator_ : SelfDistilledKernelRidge
         The selected model refitted on all training points.
     dual_coef_, X_fit_, eigenvalues_, c_, basis_coefficients_, collapsed_, \
@@ -206,7 +220,10 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
     creating a ``dask.distributed.Client``), and on Ray through
     ``ray.util.joblib.register_ray()`` and ``joblib.parallel_backend("ray")``.
     An infeasible or collapsed grid point gets the worst score (``-inf``) and
-    the fit warns once; if every point is, fit raises a ValueError.
+    its ``status`` in ``cv_results_`` says which, without a warning (as
+    :class:`~sklearn.model_selection.GridSearchCV` records failed fits):
+    collapse at large epsilon after many rounds is what the theory predicts.
+    Only when every point is, fit raises a ValueError.
 
     References
     ----------
@@ -282,11 +299,12 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
     def _template(self):
         return SelfDistilledKernelRidge()
 
-    def _coding(self, y):
-        return RegressionCoding.fit(y, self.normalize_y)
+    def _coding(self, y, sample_weight=None):
+        return RegressionCoding.fit(y, self.normalize_y, sample_weight)
 
+    @unfitted_on_error
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Select epsilon and the number of rounds, then refit on all of X.
 
         Parameters
@@ -295,6 +313,14 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
             Training data, or the Gram matrix with ``kernel="precomputed"``.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the points: every grid point is the
+            weighted fit (see ``fit`` of the refitted estimator class), the
+            leave-one-out and K-fold criteria are
+            ``sum_i w_i r_i^2 / sum_i w_i`` over the held-out points (a
+            ``scoring`` gets the held-out weights as ``sample_weight``), the
+            default epsilon grid follows the weighted mean square of the
+            targets, and zero-weight rows are dropped before anything else.
 
         Returns
         -------
@@ -304,4 +330,6 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
         X, y = validate_data(
             self, X, y, dtype=np.float64, multi_output=True, y_numeric=True
         )
-        return self._search(X, float_targets(y))
+        return self._search(
+            X, float_targets(y), sample_weight=sample_weight
+        )

@@ -77,6 +77,14 @@ def check_dask_estimator(estimator):
                        getattr(estimator, "device", None))
 
 
+def _check_no_weights(sample_weight):
+    if sample_weight is not None:
+        raise ValueError(
+            "sample_weight is not supported with a dask array yet; fit the "
+            "weighted rows from memory (numpy) or without sample_weight."
+        )
+
+
 def _check_dask_params(solver, device):
     if solver != "nystroem":
         raise ValueError(
@@ -230,12 +238,20 @@ def _rows_like(Y, X):
     return Y.rechunk((X.chunks[0],) + Y.shape[1:])
 
 
+def _block_kernel(kernel_kwargs):
+    """The checked kernel (finite, right shape) a worker evaluates."""
+    from ._checks import checked_kernel
+    from .kernels import _kernel_name, _pairwise
+
+    return checked_kernel(functools.partial(_pairwise, **kernel_kwargs),
+                          _kernel_name(kernel_kwargs["kernel"]))
+
+
 def _gram_block(X, Y, landmarks, R, kernel_kwargs):
     """One block's ``Phi^T Phi`` (upper triangle), ``Phi^T Y`` and ``||Y||^2``."""
     from ._numpy_backend import NumpyOps
-    from .kernels import _pairwise
 
-    ops = NumpyOps(functools.partial(_pairwise, **kernel_kwargs))
+    ops = NumpyOps(_block_kernel(kernel_kwargs))
     Phi = ops.kernel(X, landmarks) @ R
     r = R.shape[1]
     C = ops.add_gram(np.zeros((r, r), order="F"), Phi)
@@ -245,7 +261,7 @@ def _gram_block(X, Y, landmarks, R, kernel_kwargs):
 def dask_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
                   kernel_params=None, eigen_solver="nystroem",
                   n_components=None, random_state=None, device=None,
-                  store_eigenvectors=False):
+                  store_eigenvectors=False, sample_weight=None):
     """The Nystroem spectrum of a dask X: landmarks, then one block-wise pass.
 
     The keywords are those of :func:`~._solvers.compute_spectrum`. The same
@@ -262,17 +278,19 @@ def dask_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
     from .kernels import _kernel_name, _pairwise
 
     _check_dask_params(eigen_solver, device)
+    _check_no_weights(sample_weight)
     n = X.shape[0]
     _check_solver(n, kernel=kernel, eigen_solver=eigen_solver,
                   n_components=n_components, store_eigenvectors=store_eigenvectors)
     kernel_kwargs = dict(kernel=kernel, gamma=gamma, degree=degree, coef0=coef0,
                          kernel_params=kernel_params)
-    ops = NumpyOps(functools.partial(_pairwise, **kernel_kwargs))
+    ops = NumpyOps(_block_kernel(kernel_kwargs))
     name = _kernel_name(kernel)
     index = landmark_index(n, n_components, check_random_state(random_state))
     (landmarks,) = dask.compute(X[index])
     landmarks = np.ascontiguousarray(landmarks, dtype=np.float64)
     R = nystroem_whitening(ops, landmarks, kernel_name=name)
+    ops.kernel_kwargs = kernel_kwargs  # for the leave-one-out pass
     Y = _rows_like(Y, X)
     shared = dask.delayed((landmarks, np.ascontiguousarray(R)), pure=True)
     parts = [
@@ -297,9 +315,7 @@ def _held_out_block(X, Y, X_fit, F_map, BZ_cols, B_cols, shape, kernel_kwargs,
     ``F`` the block's rows of the orthonormal basis; otherwise plain
     predictions ``kernel(X, X_fit) @ F_map @ BZ_cols``.
     """
-    from .kernels import _pairwise
-
-    F = _pairwise(X, X_fit, **kernel_kwargs) @ F_map
+    F = _block_kernel(kernel_kwargs)(X, X_fit) @ F_map
     full = (X.shape[0],) + shape
     fitted = (F @ BZ_cols).reshape(full).transpose(1, 2, 0, 3)
     if loo:
@@ -359,7 +375,7 @@ def dask_compute_all(*arrays):
 
 
 def dask_loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
-                    ground_truth_weight, scorer):
+                    ground_truth_weight, scorer, sample_weight=None):
     """:func:`~._search.loo_scores` on a dask X: a second block-wise pass.
 
     With ``scoring=None`` each block returns its squared held-out errors per
@@ -370,8 +386,9 @@ def dask_loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
 
     n, n_outputs = Y.shape
     m = spectrum.d.shape[0]
+    _check_no_weights(sample_weight)
     B, valid, infeasible = grid_coefficients(
-        spectrum, epsilons, max_rounds, ground_truth_weight
+        spectrum, coding.core_epsilon(epsilons), max_rounds, ground_truth_weight
     )
     n_eps, n_rounds = valid.shape
     B_cols = B.transpose(2, 0, 1, 3).reshape(m, -1)
@@ -381,7 +398,7 @@ def dask_loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
     F_map = spectrum.dual_map * scale[None, :]
     result = _grid_pass(
         X, _rows_like(Y, X), spectrum.X_fit, F_map, BZ_cols, B_cols,
-        (n_eps, n_rounds, n_outputs), spectrum.ops._kernel.keywords, coding,
+        (n_eps, n_rounds, n_outputs), spectrum.ops.kernel_kwargs, coding,
         infeasible, scorer, loo=True,
     )
     scores, errors = _scores_of(result, n, Y, y, coding, infeasible, scorer)
@@ -389,7 +406,8 @@ def dask_loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
 
 
 def dask_kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
-                      epsilons, max_rounds, ground_truth_weight, scorer):
+                      epsilons, max_rounds, ground_truth_weight, scorer,
+                      sample_weight=None):
     """:func:`~._search.kfold_scores` on a dask X: one pass per fold.
 
     The folds are index arrays drawn on the client (a classifier's
@@ -402,6 +420,7 @@ def dask_kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
     from ._search import grid_coefficients
     from ._solvers import compute_spectrum
 
+    _check_no_weights(sample_weight)
     n = X.shape[0]
     y_split = y.compute() if classifier else None
     cv = check_cv(cv, y_split, classifier=classifier)
@@ -411,7 +430,7 @@ def dask_kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
     valid = np.ones((n_eps, n_rounds), dtype=bool)
     infeasible = np.zeros(n_eps, dtype=bool)
     for train, test in cv.split(np.empty((n, 0)), y_split):
-        coding = coding_of(y[train])
+        coding = coding_of(y[train], None)
         Y_train = coding.encode(y[train])
         Y_test = coding.encode(y[test])
         spectrum = compute_spectrum(X[train], Y_train, **solver)
@@ -419,7 +438,8 @@ def dask_kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
         m, n_outputs = Z0.shape
         inv_d = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
         B, fold_valid, fold_infeasible = grid_coefficients(
-            spectrum, epsilons, max_rounds, ground_truth_weight
+            spectrum, coding.core_epsilon(epsilons), max_rounds,
+            ground_truth_weight,
         )
         valid &= fold_valid
         infeasible |= fold_infeasible

@@ -41,6 +41,7 @@ from scipy import sparse
 from scipy.sparse.linalg import LinearOperator, eigsh
 from sklearn.utils import check_array, check_random_state
 
+from . import _ntk
 from ._numpy_backend import NumpyOps
 from ._solvers import _CHUNK_FLOATS
 from ._solvers import clean_spectrum, eigh_gram
@@ -133,6 +134,7 @@ def check_basis_kernel(kernel, kernel_params=None, X=None, *,
             )
     elif isinstance(kernel, str):
         names = set(PAIRWISE_KERNEL_FUNCTIONS) - {"precomputed"} | {"green_spline"}
+        names |= set(_ntk._KERNELS)
         if kernel not in names:
             extra = (
                 " The basis is computed from the training inputs, so a "
@@ -144,7 +146,8 @@ def check_basis_kernel(kernel, kernel_params=None, X=None, *,
                 f"{sorted(names)}, a callable or a scikit-learn Kernel object."
                 + extra
             )
-        allowed = () if kernel in _NO_PARAMS else tuple(sorted(KERNEL_PARAMS[kernel]))
+        allowed = () if kernel in _NO_PARAMS else tuple(sorted(
+            _ntk._PARAMS if kernel in _ntk._KERNELS else KERNEL_PARAMS[kernel]))
         unknown = sorted(set(params) - set(allowed))
         if unknown:
             hints = []
@@ -165,6 +168,9 @@ def check_basis_kernel(kernel, kernel_params=None, X=None, *,
                 f"{kernel_name}={kernel!r} does not take: it {takes}. Fix or "
                 f"remove the key in {params_name}."
             )
+        if kernel in _ntk._KERNELS:
+            # depth, weight_std and bias_std, each error naming its key.
+            _ntk.check_params(kernel, params)
         for key, value in params.items():
             if not isinstance(value, numbers.Real) or isinstance(value, bool):
                 raise TypeError(

@@ -4,7 +4,8 @@ Re-exported by :mod:`sklearn_selfdistill.nets`; torchvision is imported only
 when a ResNet or VGG is built.
 """
 
-from numbers import Integral
+import math
+from numbers import Integral, Real
 
 import torch
 from torch import nn
@@ -12,6 +13,50 @@ from torch import nn
 # --------------------------------------------------------------------------
 # Modules
 # --------------------------------------------------------------------------
+
+
+class NTKLinear(nn.Module):
+    """Affine layer in the NTK parameterization (Jacot et al., 2018).
+
+    The parameters are drawn from N(0, 1) and the scales are applied in the
+    forward pass: ``y = weight_std / sqrt(in_features) * x W^T + bias_std * b``.
+    Gradient descent then moves every parameter by O(1 / sqrt(width)), so a
+    wide network trained with a small learning rate stays close to its
+    linearisation, whose kernel is :func:`~sklearn_selfdistill.kernels.ntk_kernel`.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        Input and output sizes.
+    weight_std : float, default=sqrt(2)
+        Scale of the weights (neural-tangents' ``W_std``).
+    bias_std : float, default=0.0
+        Scale of the biases (``b_std``); with 0 the bias gets no gradient and
+        does not change the function.
+    """
+
+    def __init__(self, in_features, out_features, weight_std=math.sqrt(2.0),
+                 bias_std=0.0):
+        super().__init__()
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+        self.weight_std = float(weight_std)
+        self.bias_std = float(bias_std)
+        self.weight = nn.Parameter(torch.empty(self.out_features, self.in_features))
+        self.bias = nn.Parameter(torch.empty(self.out_features))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        nn.init.normal_(self.weight)
+        nn.init.normal_(self.bias)
+
+    def forward(self, X):
+        scale = self.weight_std / math.sqrt(self.in_features)
+        return nn.functional.linear(X, self.weight * scale, self.bias * self.bias_std)
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"weight_std={self.weight_std:g}, bias_std={self.bias_std:g}")
 
 
 class MLPModule(nn.Module):
@@ -27,20 +72,62 @@ class MLPModule(nn.Module):
         Width of each hidden layer; an int means one hidden layer.
     dropout : float, default=0.0
         Dropout probability after each hidden layer.
+    parameterization : {"standard", "ntk"}, default="standard"
+        ``"standard"``: :class:`torch.nn.Linear` layers with PyTorch's
+        initialisation. ``"ntk"``: :class:`NTKLinear` layers, parameters drawn
+        from N(0, 1) and scaled in the forward pass by ``weight_std /
+        sqrt(fan_in)`` (weights) and ``bias_std`` (biases). With
+        ``len(hidden_units)`` hidden layers this is the network whose kernel
+        at infinite width is ``ntk_kernel(depth=len(hidden_units),
+        weight_std=weight_std, bias_std=bias_std)``
+        (:func:`~sklearn_selfdistill.kernels.ntk_kernel`; neural-tangents'
+        ``stax.serial(Dense, [Relu, Dense] * depth)``), which Sec. 5 of
+        Mobahi et al. (2020) appeals to: trained with plain gradient descent
+        on the l2 loss at a small learning rate, a wide one behaves as kernel
+        regression with that kernel.
+    weight_std : float, default=sqrt(2)
+        Weight scale of the ``"ntk"`` parameterization (ignored otherwise).
+    bias_std : float, default=0.0
+        Bias scale of the ``"ntk"`` parameterization (ignored otherwise).
     """
 
-    def __init__(self, n_features, n_outputs, hidden_units=(64,), dropout=0.0):
+    def __init__(self, n_features, n_outputs, hidden_units=(64,), dropout=0.0,
+                 parameterization="standard", weight_std=math.sqrt(2.0),
+                 bias_std=0.0):
         super().__init__()
+        if parameterization not in ("standard", "ntk"):
+            raise ValueError(
+                "parameterization must be 'standard' (torch.nn.Linear layers) or "
+                f"'ntk' (the NTK parameterization); got {parameterization!r}."
+            )
+        if parameterization == "ntk":
+            for name, value, low in (("weight_std", weight_std, "positive"),
+                                     ("bias_std", bias_std, "non-negative")):
+                ok = isinstance(value, Real) and not isinstance(value, bool)
+                ok = ok and math.isfinite(value) and (
+                    value > 0 if low == "positive" else value >= 0)
+                if not ok:
+                    raise ValueError(
+                        f"{name} must be a {low} finite number for "
+                        f"parameterization='ntk'; got {value!r}."
+                    )
         if isinstance(hidden_units, Integral):
             hidden_units = (int(hidden_units),)
+        self.parameterization = parameterization
+
+        def linear(n_in, n_out):
+            if parameterization == "ntk":
+                return NTKLinear(n_in, n_out, weight_std, bias_std)
+            return nn.Linear(n_in, n_out)
+
         layers = []
         width = int(n_features)
         for units in hidden_units:
-            layers += [nn.Linear(width, int(units)), nn.ReLU()]
+            layers += [linear(width, int(units)), nn.ReLU()]
             if dropout:
                 layers.append(nn.Dropout(dropout))
             width = int(units)
-        layers.append(nn.Linear(width, int(n_outputs)))
+        layers.append(linear(width, int(n_outputs)))
         self.layers = nn.Sequential(*layers)
 
     def forward(self, X):
@@ -138,10 +225,12 @@ class CIFARVGG(nn.Module):
         return self.classifier(torch.flatten(self.features(X), 1))
 
 
-def make_mlp(n_features, n_outputs, hidden_units=(64,), dropout=0.0):
+def make_mlp(n_features, n_outputs, hidden_units=(64,), dropout=0.0,
+             parameterization="standard", weight_std=math.sqrt(2.0), bias_std=0.0):
     """Build an :class:`MLPModule` (see there for the parameters)."""
     return MLPModule(n_features, n_outputs, hidden_units=hidden_units,
-                     dropout=dropout)
+                     dropout=dropout, parameterization=parameterization,
+                     weight_std=weight_std, bias_std=bias_std)
 
 
 def make_resnet(depth=18, n_classes=10, in_channels=3):

@@ -79,6 +79,10 @@ class DistillationSearchDisplay:
         Label of the y axis.
     estimator_name : str, default=None
         Name of the search in the legend; None leaves it out.
+    selection_on_edge : bool, default=None
+        Whether the selected point lies on an edge of the grid, as the search
+        reports it (``selection_on_edge_`` of the CV estimators); None
+        computes it from the grid.
 
     Attributes
     ----------
@@ -127,6 +131,7 @@ class DistillationSearchDisplay:
         best_n_rounds=None,
         score_name="score",
         estimator_name=None,
+        selection_on_edge=None,
     ):
         self.epsilons = epsilons
         self.n_rounds = n_rounds
@@ -136,6 +141,7 @@ class DistillationSearchDisplay:
         self.best_n_rounds = best_n_rounds
         self.score_name = score_name
         self.estimator_name = estimator_name
+        self.selection_on_edge = selection_on_edge
 
     def plot(self, ax=None, *, name=None, rounds=None, show_std=True, **kwargs):
         """Draw the score curves and the selected point.
@@ -206,10 +212,13 @@ class DistillationSearchDisplay:
         if self.best_epsilon is not None and self.best_n_rounds is not None:
             i = int(np.argmin(np.abs(np.log(epsilons / self.best_epsilon))))
             j = int(np.flatnonzero(grid_rounds == self.best_n_rounds)[0])
-            self.selection_on_edge_ = bool(
-                (epsilons.size > 1 and i in (0, epsilons.size - 1))
-                or (grid_rounds.size > 1 and j == grid_rounds.size - 1)
-            )
+            if self.selection_on_edge is not None:
+                self.selection_on_edge_ = bool(self.selection_on_edge)
+            else:
+                self.selection_on_edge_ = bool(
+                    (epsilons.size > 1 and i in (0, epsilons.size - 1))
+                    or (grid_rounds.size > 1 and j == grid_rounds.size - 1)
+                )
             text = (f"selected: epsilon = {self.best_epsilon:.3g}, "
                     f"{self.best_n_rounds} round"
                     + ("" if self.best_n_rounds == 1 else "s"))
@@ -240,6 +249,7 @@ class DistillationSearchDisplay:
         *,
         param_names=("epsilon", "n_rounds"),
         best_index=None,
+        selection_on_edge=None,
         score_name="mean test score",
         ax=None,
         name=None,
@@ -263,6 +273,9 @@ class DistillationSearchDisplay:
         best_index : int, default=None
             Row of the selected point; None takes the first row of rank 1
             (``rank_test_score``), or of the largest ``mean_test_score``.
+        selection_on_edge : bool, default=None
+            Whether the selection lies on an edge of the searched grid, as
+            the search reports it; None computes it from the grid drawn.
         score_name : str, default="mean test score"
             Label of the y axis.
         ax : matplotlib Axes, default=None
@@ -324,6 +337,7 @@ class DistillationSearchDisplay:
             best_n_rounds=int(rounds_col[best_index]),
             score_name=score_name,
             estimator_name=name,
+            selection_on_edge=selection_on_edge,
         )
         return disp.plot(ax=ax, **kwargs)
 
@@ -371,6 +385,7 @@ class DistillationSearchDisplay:
             search.cv_results_,
             param_names=param_names,
             best_index=best_index,
+            selection_on_edge=getattr(search, "selection_on_edge_", None),
             score_name=_search_score_name(search),
             ax=ax,
             name=name if name is not None else type(search).__name__,

@@ -6,6 +6,7 @@ The wrapper chooses its strategy once per ``fit`` (:func:`make_rounds`):
 so that scikit-learn estimators need neither torch nor skorch).
 """
 
+import contextlib
 import sys
 import warnings
 
@@ -13,10 +14,6 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import clone, is_classifier
 from sklearn.utils.validation import has_fit_parameter
-from threadpoolctl import threadpool_limits
-
-from ._solvers import eigh_gram
-from .kernels import _kernel_name, _pairwise
 
 
 def _kl_rows(P, Q):
@@ -34,6 +31,19 @@ def is_skorch_net(estimator):
     from skorch import NeuralNet
 
     return isinstance(estimator, NeuralNet)
+
+
+def check_fit_params(estimator, fit_params):
+    """A skorch net's ``fit`` passes unknown keywords to the module's forward:
+    a ``sample_weight`` it does not take is an error before anything trains."""
+    if fit_params.get("sample_weight") is not None and is_skorch_net(estimator) \
+            and not has_fit_parameter(estimator, "sample_weight"):
+        raise ValueError(
+            f"{type(estimator).__name__}.fit does not take sample_weight (skorch "
+            "would pass it to the module's forward). Use DistillNetClassifier or "
+            "DistillNetRegressor of sklearn_selfdistill.nets, whose loss weights "
+            "each sample, or fit without sample_weight."
+        )
 
 
 def make_rounds(wrapper, estimator):
@@ -167,52 +177,91 @@ class SklearnRounds:
         return contextlib.nullcontext()
 
 
-def check_basis_kernel(kernel, params, X_rows):
-    """Evaluate the basis kernel on two rows: typos and bad callables fail here."""
-    from sklearn.gaussian_process.kernels import Kernel
-    from sklearn.metrics.pairwise import KERNEL_PARAMS
+# Largest flattened copy of a Dataset's inputs read for the basis kernel.
+_MAX_FLAT_BYTES = 2 * 2**30
 
-    given = dict(params or {})
-    params = dict(given)
-    m = X_rows.shape[0]
-    if isinstance(kernel, str) or isinstance(kernel, Kernel):
-        # scikit-learn's pairwise_kernels drops unknown parameters silently.
-        accepted = set() if isinstance(kernel, Kernel) or kernel == "green_spline" \
-            else set(KERNEL_PARAMS[kernel])
-        unknown = sorted(set(given) - accepted)
-        if unknown:
-            raise ValueError(
-                f"basis_kernel_params has {unknown} that basis_kernel="
-                f"{kernel!r} does not take; it takes "
-                f"{sorted(accepted) if accepted else 'none'}. Fix the names "
-                "(e.g. {'gamma': 0.1} for 'rbf')."
-            )
-    try:
-        gram = _pairwise(
-            X_rows, kernel=kernel, gamma=params.pop("gamma", None),
-            degree=params.pop("degree", 3), coef0=params.pop("coef0", 1),
-            kernel_params=params or None,
+
+@contextlib.contextmanager
+def _reading(X, seeded):
+    """Read a Dataset (labels, flat inputs) leaving torch's generator alone.
+
+    A dataset that augments in ``__getitem__`` draws from torch's global
+    generator; the reads run on a forked state (seeded when the wrapper is).
+    """
+    if not _is_dataset(X):
+        yield
+        return
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        if seeded:
+            torch.manual_seed(0)
+        yield
+
+
+def _is_dataset(X):
+    if "torch" not in sys.modules:
+        return False
+    from torch.utils.data import Dataset
+
+    return isinstance(X, Dataset)
+
+
+def flat_inputs(X, dataset):
+    """Flattened inputs (None when too large) and two rows to check the kernel."""
+    if not dataset:
+        flat = X.reshape(X.shape[0], -1) if X.ndim > 2 else X
+        return flat, flat[:2]
+    import torch
+
+    def flat(i):
+        x = X[i][0]
+        x = x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)
+        return x.reshape(-1).astype(np.float64)
+
+    first = flat(0)
+    size = len(X) * first.size * 8
+    if size > _MAX_FLAT_BYTES:
+        warnings.warn(
+            f"basis_coefficients_ skipped: the Dataset's {len(X)} inputs, "
+            f"flattened, would take {size / 2**30:.1f} GiB (more than "
+            f"{_MAX_FLAT_BYTES / 2**30:.0f} GiB). Set basis_kernel=None to "
+            "skip them without this warning, or fit on arrays.",
+            UserWarning,
         )
-        gram = np.asarray(gram, dtype=np.float64)
-        if gram.shape != (m, m) or not np.all(np.isfinite(gram)):
-            raise ValueError(
-                f"it gave a {gram.shape} matrix"
-                + ("" if np.all(np.isfinite(gram)) else " with non-finite entries")
-                + f" for {m} rows"
-            )
-    except Exception as exc:
-        raise ValueError(
-            f"basis_kernel={kernel!r} with basis_kernel_params="
-            f"{given!r} cannot be evaluated on the training inputs "
-            f"({type(exc).__name__}: {exc}). Fix basis_kernel_params (e.g. "
-            "{'gamma': 0.1} for 'rbf'), or set basis_kernel=None to skip "
-            "basis_coefficients_."
-        ) from exc
+        return None, np.stack([flat(i) for i in range(min(2, len(X)))])
+    rows = np.stack([first] + [flat(i) for i in range(1, len(X))])
+    return rows, rows[:2]
+
+
+def basis_device(estimator):
+    """The torch device of a net for the basis kernel products, or None (numpy).
+
+    A net on the CPU computes with numpy (LAPACK and scikit-learn's kernels);
+    a net on an accelerator has the kernel blocks, products and dense
+    eigendecomposition run there.
+    """
+    device = getattr(estimator, "device", None)
+    if device is None or not is_skorch_net(estimator):
+        return None
+    import torch
+
+    return None if torch.device(device).type == "cpu" else device
 
 
 def basis_coefficients(X_flat, Y0, round_outputs, *, kernel, kernel_params,
-                       max_samples, rng):
+                       n_components, device=None, random_state=None):
     r"""The empirical :math:`B_t` of eq. (46) for every round.
+
+    The directions are the eigenvectors of the FULL training Gram matrix
+    ``G = kernel(X, X) / n`` (eq. (16)): all of them by the dense
+    eigendecomposition up to
+    :data:`~sklearn_selfdistill._empirical_basis.DEFAULT_DENSE_MAX_SAMPLES`
+    points (or whatever ``n`` when ``n_components`` is ``None``), the
+    ``n_components`` leading ones by the Lanczos method beyond
+    (:func:`~sklearn_selfdistill._empirical_basis.gram_eigenbasis`); the
+    coefficients are
+    :func:`~sklearn_selfdistill._empirical_basis.empirical_basis_coefficients`.
 
     Parameters
     ----------
@@ -223,42 +272,26 @@ def basis_coefficients(X_flat, Y0, round_outputs, *, kernel, kernel_params,
     round_outputs : list of ndarray of shape (n_samples, n_outputs)
         Every round's training predictions.
     kernel, kernel_params : the basis kernel.
-    max_samples : int
-        Size of the random subset the eigenbasis is taken on.
-    rng : numpy.random.Generator
-        Draws that subset (independent of the number of rounds).
+    n_components : int or None
+        Leading directions of the Lanczos path; ``None`` for all (dense).
+    device : str or torch.device, default=None
+        Where the kernel products run (``None``: numpy).
+    random_state : int, default=None
+        Start vector of the Lanczos iteration.
 
     Returns
     -------
     attributes : dict
-        ``basis_indices_``, ``basis_eigenvalues_`` and ``basis_coefficients_``
-        (shape ``(n_rounds + 1, n_basis, n_outputs)``).
+        ``basis_eigenvalues_`` (shape ``(n_basis,)``) and
+        ``basis_coefficients_`` (shape ``(n_rounds + 1, n_basis, n_outputs)``).
     """
-    n = Y0.shape[0]
-    idx = np.arange(n) if n <= max_samples else np.sort(
-        rng.choice(n, max_samples, replace=False))
-    Xb = X_flat[idx]
-    if not sparse.issparse(Xb):
-        Xb = np.asarray(Xb, dtype=np.float64)
-    params = dict(kernel_params or {})
-    gram = _pairwise(
-        Xb, kernel=kernel, gamma=params.pop("gamma", None),
-        degree=params.pop("degree", 3), coef0=params.pop("coef0", 1),
-        kernel_params=params or None,
+    from . import _empirical_basis
+
+    d, U = _empirical_basis.gram_eigenbasis(
+        X_flat, kernel=kernel, kernel_params=kernel_params,
+        n_components=n_components,
+        dense_max_samples=_empirical_basis.DEFAULT_DENSE_MAX_SAMPLES,
+        device=device, random_state=random_state,
     )
-    m = len(idx)
-    gram = np.asarray(gram, dtype=np.float64) / m
-    # One BLAS thread: at 500 points the eigendecomposition takes a few
-    # hundredths of a second, and threads only contend with training.
-    with threadpool_limits(limits=1, user_api="blas"):
-        d, U = eigh_gram(gram, kernel_name=_kernel_name(kernel), overwrite=True)
-    Yb = Y0[idx]
-    den = U.T @ Yb
-    small = np.abs(den) < 1e-8 * np.linalg.norm(Yb, axis=0)[None, :]
-    safe = np.where(small, 1.0, den)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        coef = np.stack([np.where(small, 0.0, (U.T @ F[idx]) / safe)
-                         for F in round_outputs])
-    return {"basis_indices_": idx, "basis_eigenvalues_": d,
-            "basis_coefficients_": coef}
+    coef = _empirical_basis.empirical_basis_coefficients(U, Y0, round_outputs)
+    return {"basis_eigenvalues_": d, "basis_coefficients_": coef}

@@ -29,10 +29,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._dask import dask_kfold_scores, dask_loo_scores, is_dask_array, validate_data
 from ._distill import distill_path
+from ._doc_link import DocLinkMixin
 from ._kernel_ridge import (
     FITTED_ATTRIBUTES,
     KERNEL_CONSTRAINTS,
     check_square_gram,
+    fit_weights,
     kernel_kwargs,
 )
 from ._solvers import compute_spectrum, solver_params
@@ -44,8 +46,10 @@ __all__ = [
     "grid_coefficients",
     "kfold_scores",
     "loo_scores",
+    "check_any_valid",
+    "grid_status",
     "search_results",
-    "warn_invalid",
+    "selection_on_edge",
 ]
 
 _N_DEFAULT_EPSILONS = 8
@@ -60,6 +64,12 @@ _LOO_CHUNK_FLOATS = 2**22
 def check_epsilons(epsilons, reference_mse):
     """The grid of epsilons: user values, or 8 geometric values of the scale."""
     if epsilons is None:
+        if not np.isfinite(reference_mse):
+            raise ValueError(
+                "The mean square of y overflows float64, so the default grid "
+                "of epsilons (fractions of it) cannot be represented; pass "
+                "normalize_y=True (epsilons relative to var(y)) or rescale y."
+            )
         low, high = _DEFAULT_EPSILON_RANGE
         return np.geomspace(low, high, _N_DEFAULT_EPSILONS) * reference_mse
     grid = np.asarray(epsilons, dtype=np.float64)
@@ -107,24 +117,27 @@ def grid_coefficients(spectrum, epsilons, max_rounds, ground_truth_weight):
     return B[:, :, : spectrum.d.shape[0]], valid, infeasible
 
 
-def score_rounds(P, Y_true, y_true, coding, scorer):
+def score_rounds(P, Y_true, y_true, coding, scorer, sample_weight=None):
     """Scores and mean squared errors of a (T, n, Q) block of coded predictions.
 
-    ``scorer=None`` scores minus the mean squared error in the user's units.
+    ``scorer=None`` scores minus the mean squared error in the user's units,
+    weighted by ``sample_weight``; a scorer gets the weights.
     """
-    mse = coding.squared_error(P, Y_true)
+    mse = coding.squared_error(P, Y_true, sample_weight)
     if scorer is None:
         return -mse, mse
     dummy_X = np.zeros((P.shape[1], 1))
+    extra = {} if sample_weight is None else {"sample_weight": sample_weight}
     scores = np.array(
-        [scorer(coding.response(P[t]), dummy_X, y_true) for t in range(P.shape[0])],
+        [scorer(coding.response(P[t]), dummy_X, y_true, **extra)
+         for t in range(P.shape[0])],
         dtype=np.float64,
     )
     return scores, mse
 
 
 def loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
-               ground_truth_weight, scorer):
+               ground_truth_weight, scorer, sample_weight=None):
     """The leave-one-out criterion of every grid point from one spectrum.
 
     ``S_t = F diag(B_t) F^T`` with ``F`` the orthonormal basis of the kept
@@ -132,6 +145,11 @@ def loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
     z_0)`` and ``diag(S_t) = (F * F) B_t`` for every grid point come from one
     pass over chunks of rows of ``F``; the held-out residuals are
     ``(y - S_t y) / (1 - diag(S_t))``.
+
+    With sample weights the spectrum is that of ``diag(s) G diag(s)`` and
+    ``s * y``: ``F (B_t z_0)`` is ``s * S_t y``, the leverage is unchanged
+    (``diag(S_t)`` of a similarity transform), and the held-out squared
+    residuals are averaged with the weights.
     """
     if is_dask_array(X):
         return dask_loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
@@ -140,7 +158,7 @@ def loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
     Z0 = spectrum.Z0
     m = spectrum.d.shape[0]
     B, valid, infeasible = grid_coefficients(
-        spectrum, epsilons, max_rounds, ground_truth_weight
+        spectrum, coding.core_epsilon(epsilons), max_rounds, ground_truth_weight
     )
     n_eps, n_rounds = valid.shape
     # Columns ordered (epsilon, round, output).
@@ -152,27 +170,35 @@ def loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
         None if scorer is None else np.empty((n_eps, n_rounds, n, n_outputs))
     )
     squared = np.zeros((n_eps, n_rounds))
+    row_scale = spectrum.row_scale
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         F = rows(start, stop)
         shape = (stop - start, n_eps, n_rounds, n_outputs)
         fitted = (F @ BZ_cols).reshape(shape).transpose(1, 2, 0, 3)
+        if row_scale is not None:
+            fitted = fitted / row_scale[None, None, start:stop, None]
         leverage = ((F * F) @ B_cols).reshape(shape).transpose(1, 2, 0, 3)
         Y_chunk = Y[start:stop]
         held_out = Y_chunk - (Y_chunk - fitted) / (1.0 - leverage)
         if predictions is not None:
             predictions[:, :, start:stop] = held_out
             continue
+        w_chunk = None if sample_weight is None else sample_weight[start:stop]
+        mass = stop - start if w_chunk is None else w_chunk.sum()
         for e in np.flatnonzero(~infeasible):
-            squared[e] += coding.squared_error(held_out[e], Y_chunk) * (stop - start)
+            squared[e] += coding.squared_error(held_out[e], Y_chunk, w_chunk) * mass
+    total = n if sample_weight is None else sample_weight.sum()
     scores = np.full((n_eps, n_rounds), -np.inf)
     errors = np.full((n_eps, n_rounds), np.inf)
     for e in np.flatnonzero(~infeasible):
         if predictions is None:
-            errors[e] = squared[e] / n
+            errors[e] = squared[e] / total
             scores[e] = -errors[e]
         else:
-            scores[e], errors[e] = score_rounds(predictions[e], Y, y, coding, scorer)
+            scores[e], errors[e] = score_rounds(
+                predictions[e], Y, y, coding, scorer, sample_weight
+            )
     return scores, errors, valid, infeasible, None
 
 
@@ -184,14 +210,17 @@ def _apply(M, BZ):
 
 
 def kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
-                 epsilons, max_rounds, ground_truth_weight, scorer):
+                 epsilons, max_rounds, ground_truth_weight, scorer,
+                 sample_weight=None):
     """K-fold scores of every grid point, one spectrum per training fold.
 
     Each fold runs the fit's own solver (``solver``: the keywords of
     :func:`~._solvers.compute_spectrum`) on its training part, coded by
     ``coding_of(y_train)``, and predicts its held-out part through the dual
     map on ``X_fit`` (the landmarks with Nystroem), exactly as the fitted
-    model predicts.
+    model predicts. With ``sample_weight`` (over all rows, so that splits
+    given as indices keep their meaning) each fold drops its zero-weight
+    rows, fits its training part weighted and weights its held-out errors.
     """
     if is_dask_array(X):
         return dask_kfold_scores(**{k: v for k, v in locals().items()})
@@ -203,20 +232,35 @@ def kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
     infeasible = np.zeros(n_eps, dtype=bool)
     precomputed = solver["kernel"] == "precomputed"
     for train, test in cv.split(X, y):
+        if sample_weight is not None:
+            train = train[sample_weight[train] > 0]
+            test = test[sample_weight[test] > 0]
+            if train.size == 0 or test.size == 0:
+                raise ValueError(
+                    "A cross-validation split has only zero sample_weight in "
+                    "its training or held-out part; give every split some "
+                    "positive weight or use other splits (cv)."
+                )
         if precomputed:
             X_train, X_test = X[np.ix_(train, train)], X[np.ix_(test, train)]
         else:
             X_train, X_test = X[train], X[test]
-        coding = coding_of(y[train])
+        w_train = w_test = None
+        if sample_weight is not None:
+            w_train, w_test = sample_weight[train], sample_weight[test]
+        coding = coding_of(y[train], w_train)
         Y_train, Y_test = coding.encode(y[train]), coding.encode(y[test])
-        spectrum = compute_spectrum(X_train, Y_train, **solver)
+        spectrum = compute_spectrum(
+            X_train, Y_train, sample_weight=w_train, **solver
+        )
         d, Z0 = spectrum.d, spectrum.Z0
         basis = spectrum.prediction_basis(
             _pairwise(X_test, spectrum.X_fit, **kernel)
         )
         inv_d = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
         B, fold_valid, fold_infeasible = grid_coefficients(
-            spectrum, epsilons, max_rounds, ground_truth_weight
+            spectrum, coding.core_epsilon(epsilons), max_rounds,
+            ground_truth_weight,
         )
         valid &= fold_valid
         infeasible |= fold_infeasible
@@ -226,7 +270,7 @@ def kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
             scaled = B[e] * (inv_d[None, :, None] * Z0[None])
             pred = _apply(basis, scaled * spectrum.dual_scale)
             scores[e], errors[e] = score_rounds(
-                pred, Y_test, y[test], coding, scorer
+                pred, Y_test, y[test], coding, scorer, w_test
             )
         split_scores.append(scores)
         split_errors.append(errors)
@@ -236,9 +280,13 @@ def kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
     )
 
 
-def warn_invalid(epsilons, valid, infeasible):
-    """Raise if no grid point is valid; warn once if some are not."""
-    n_rounds = valid.shape[1]
+def check_any_valid(epsilons, valid):
+    """Raise if no grid point is valid; the others are recorded, not warned.
+
+    Collapse at large epsilon after many rounds is what the theory predicts
+    (Sec. 2.1 of Mobahi et al., 2020): such points get the worst score and a
+    status in ``cv_results_``, as GridSearchCV records failed fits.
+    """
     if not valid.any():
         raise ValueError(
             "Every grid point was infeasible (epsilon below the smallest "
@@ -247,35 +295,35 @@ def warn_invalid(epsilons, valid, infeasible):
             f"{epsilons.tolist()}. Pass larger epsilons within that range "
             "or another kernel."
         )
-    if valid.all():
-        return
-    n_infeasible = int(infeasible.sum()) * n_rounds
-    n_collapsed = int((~valid).sum()) - n_infeasible
-    reasons = []
-    if n_infeasible:
-        reasons.append(
-            f"{n_infeasible} infeasible (epsilon in "
-            f"{np.round(epsilons[infeasible], 6).tolist()} is below the smallest "
-            "training mean squared error the kernel reaches)"
-        )
-    if n_collapsed:
-        reasons.append(
-            f"{n_collapsed} collapsed to the zero function (the targets' "
-            "mean square fell to epsilon or below)"
-        )
-    warnings.warn(
-        f"{int((~valid).sum())} of {valid.size} grid points (epsilon, "
-        "n_rounds) got the worst score: " + " and ".join(reasons) + ".",
-        UserWarning,
-        stacklevel=5,
+
+
+def grid_status(valid, infeasible):
+    """``"ok"``, ``"collapsed"`` or ``"infeasible"`` of every grid point."""
+    status = np.where(valid, "ok", "collapsed").astype(object)
+    status[infeasible] = "infeasible"
+    return status
+
+
+def selection_on_edge(best, shape):
+    """Whether the point ``best`` of a (n_eps, n_rounds) grid is on its edge.
+
+    An edge is the smallest or largest epsilon (with more than one) or the
+    largest number of rounds (with more than one): a wider grid might select
+    another point.
+    """
+    n_eps, n_rounds = shape
+    return bool(
+        (n_eps > 1 and best[0] in (0, n_eps - 1))
+        or (n_rounds > 1 and best[1] == n_rounds - 1)
     )
 
 
-def search_results(epsilons, scores, valid, split_scores):
+def search_results(epsilons, scores, valid, split_scores, status=None):
     """``cv_results_`` of the grid, epsilon-major, as GridSearchCV lays it out.
 
     ``scores`` already holds ``-inf`` at invalid points. Ties share the
-    smallest rank, as in GridSearchCV.
+    smallest rank, as in GridSearchCV. ``status`` (n_eps, n_rounds) says why
+    a point has the worst score (:func:`grid_status`).
     """
     n_rounds = scores.shape[1]
     flat = scores.ravel()
@@ -297,13 +345,15 @@ def search_results(epsilons, scores, valid, split_scores):
             valid, stacked.std(axis=0), np.inf
         ).ravel()
     results["mean_test_score"] = flat
+    if status is not None:
+        results["status"] = np.asarray(status, dtype=object).ravel()
     # A scorer's NaN ranks last, as in GridSearchCV.
     ranked = np.where(np.isnan(flat), -np.inf, flat)
     results["rank_test_score"] = rankdata(-ranked, method="min").astype(np.int32)
     return results
 
 
-class _BaseSelfDistilledKernelCV(BaseEstimator):
+class _BaseSelfDistilledKernelCV(DocLinkMixin, BaseEstimator):
     """Grid selection shared by the regressor and the classifier CV classes.
 
     Subclasses provide ``_coding(y)`` (the target coding of the whole training
@@ -322,33 +372,66 @@ class _BaseSelfDistilledKernelCV(BaseEstimator):
     def _validate_X(self, X, reset):
         return validate_data(self, X, reset=reset, dtype=np.float64)
 
-    def _search(self, X, y):
-        """Score the grid, refit the best point on all of ``X``, set attributes."""
+    def _search(self, X, y, sample_weight=None):
+        """Score the grid, refit the best point on all of ``X``, set attributes.
+
+        Zero-weight rows are dropped for the search; the refit gets all rows
+        and drops the same ones.
+        """
         check_square_gram(self.kernel, X)
-        coding = self._coding(y)
+        X_all, y_all = X, y
+        rows = fit_weights(sample_weight, X, self.kernel)
+        X, y = rows.select(X, y)
+        weights = rows.sample_weight
+        if is_classifier(self) and np.unique(y).shape[0] < 2:
+            raise ValueError(
+                "The rows of positive sample_weight hold one class only, "
+                f"{y[0].item() if isinstance(y[0], np.generic) else y[0]!r}; the "
+                "classifier needs at least two classes with "
+                "positive weight."
+            )
+        coding = self._coding(y, weights)
         Y = coding.encode(y)
-        epsilons = check_epsilons(self.epsilons, float(np.mean(Y * Y)))
+        mean_square = float(np.mean(Y * Y)) if weights is None else float(
+            np.average(np.mean(Y * Y, axis=1), weights=weights)
+        )
+        with np.errstate(over="ignore"):
+            reference = float(coding.user_epsilon(mean_square))
+        epsilons = check_epsilons(self.epsilons, reference)
         scorer = None if self.scoring is None else check_scoring(
             self._template(), scoring=self.scoring
         )
         grid = dict(epsilons=epsilons, max_rounds=self.max_rounds,
-                    ground_truth_weight=self.ground_truth_weight, scorer=scorer)
+                    ground_truth_weight=self.ground_truth_weight, scorer=scorer,
+                    sample_weight=weights)
         if self.cv is None:
-            spectrum = compute_spectrum(X, Y, **solver_params(self))
+            spectrum = compute_spectrum(
+                X, Y, sample_weight=weights, **solver_params(self)
+            )
             scores, errors, valid, infeasible, splits = loo_scores(
                 spectrum, X, Y, y, coding, **grid
             )
         else:
             spectrum = None
+            # The splits index all rows; each fold drops its zero weights.
+            if rows.keep is not None:
+                X, y = X_all, y_all
+                grid["sample_weight"] = np.zeros(rows.n_samples)
+                grid["sample_weight"][rows.keep] = rows.sample_weight if (
+                    weights is not None) else 1.0
             scores, errors, valid, infeasible, splits = kfold_scores(
                 X, y, cv=self.cv, classifier=is_classifier(self),
                 coding_of=self._coding, solver=solver_params(self),
                 kernel=kernel_kwargs(self), **grid,
             )
-        warn_invalid(epsilons, valid, infeasible)
+        check_any_valid(epsilons, valid)
         scores = np.where(valid, scores, -np.inf)
-        results = search_results(epsilons, scores, valid, splits)
-        final, best = self._refit(X, y, epsilons, scores, spectrum)
+        results = search_results(
+            epsilons, scores, valid, splits, status=grid_status(valid, infeasible)
+        )
+        final, best = self._refit(
+            X_all, y_all, epsilons, scores, spectrum, sample_weight
+        )
         self.epsilons_ = epsilons
         self.loo_errors_ = np.where(valid, errors, np.inf)
         self.cv_results_ = results
@@ -356,6 +439,9 @@ class _BaseSelfDistilledKernelCV(BaseEstimator):
         self.best_n_rounds_ = int(best[1])
         self.best_score_ = float(scores[best])
         self.best_estimator_ = final
+        self.best_index_ = int(np.ravel_multi_index(best, scores.shape))
+        self.best_params_ = dict(results["params"][self.best_index_])
+        self.selection_on_edge_ = selection_on_edge(best, scores.shape)
         for name in FITTED_ATTRIBUTES:
             setattr(self, name, getattr(final, name))
         if self.store_eigenvectors:
@@ -364,7 +450,7 @@ class _BaseSelfDistilledKernelCV(BaseEstimator):
             del self.eigenvectors_
         return self
 
-    def _refit(self, X, y, epsilons, scores, spectrum):
+    def _refit(self, X, y, epsilons, scores, spectrum, sample_weight=None):
         """The best grid point refitted on all points, and its index.
 
         With ``cv``, a point feasible on every training fold can be infeasible
@@ -374,6 +460,19 @@ class _BaseSelfDistilledKernelCV(BaseEstimator):
         flat = scores.ravel()
         skipped = []
         for index in np.argsort(-flat, kind="stable"):
+            if not (np.isfinite(flat[index]) or skipped) and self.scoring is None:
+                raise ValueError(
+                    "The mean squared error of every grid point, in the units "
+                    "of y, overflows float64 (|y| beyond about 1e154): rescale "
+                    "y, e.g. divide it by its largest absolute value."
+                )
+            if not np.isfinite(flat[index]) and not skipped:
+                raise ValueError(
+                    f"scoring={self.scoring!r} gave no finite score at any "
+                    "feasible, non-collapsed grid point (it returned NaN or "
+                    "inf, e.g. a metric undefined on these targets or folds). "
+                    "Use another scoring or cv."
+                )
             if not np.isfinite(flat[index]):
                 raise ValueError(
                     "No grid point could be refitted on all training points: "
@@ -385,7 +484,7 @@ class _BaseSelfDistilledKernelCV(BaseEstimator):
             final = self._make_final(float(epsilons[best[0]]), int(best[1]))
             final._validate_params()
             try:
-                final._fit(X, y, spectrum=spectrum)
+                final._fit(X, y, spectrum=spectrum, sample_weight=sample_weight)
             except InfeasibleEpsilonError:
                 skipped.append(float(epsilons[best[0]]))
                 continue
@@ -397,7 +496,7 @@ class _BaseSelfDistilledKernelCV(BaseEstimator):
                 "training mean squared error the kernel reaches there); the "
                 "best refittable point was used.",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=6,
             )
         return final, best
 

@@ -11,36 +11,158 @@ units. A coding holds no data, only the mean and scale or the classes.
 import numpy as np
 from sklearn.preprocessing import label_binarize
 from sklearn.utils.multiclass import unique_labels
+from sklearn.utils.validation import _check_sample_weight
 
 from ._dask import computed, encode_blocks, is_dask_array
 from ._scoring import PrecomputedResponse
 
-__all__ = ["LabelCoding", "RegressionCoding"]
+__all__ = ["LabelCoding", "RegressionCoding", "WeightedRows", "weighted_mse"]
+
+
+class WeightedRows:
+    """The rows of a weighted fit: zero weights dropped before anything else.
+
+    ``keep`` marks the rows of positive weight, ``sample_weight`` holds their
+    weights (``None`` without weights: every row kept, unweighted), and
+    :meth:`select` takes those rows of ``X`` (rows and columns of a
+    precomputed Gram matrix) and ``y``.
+    """
+
+    def __init__(self, sample_weight, X, *, precomputed=False):
+        self.precomputed = precomputed
+        self.n_samples = X.shape[0]
+        if sample_weight is None:
+            self.keep = None
+            self.sample_weight = None
+            return
+        w = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        if not np.any(w > 0):
+            raise ValueError(
+                "sample_weight must have at least one positive weight; got "
+                "only zeros. Zero-weight rows are dropped from the fit."
+            )
+        keep = w > 0
+        self.keep = None if keep.all() else keep
+        self.sample_weight = w[keep]
+
+    def select(self, X, y):
+        """``X`` and ``y`` without the zero-weight rows."""
+        if self.keep is None:
+            return X, y
+        if self.precomputed:
+            return X[np.ix_(self.keep, self.keep)], y[self.keep]
+        return X[self.keep], y[self.keep]
+
+    def expand(self, dual):
+        """Dual coefficients (T, n_kept, Q) on all rows of a precomputed Gram.
+
+        A precomputed kernel's prediction input has a column per training
+        row, so the dropped rows get coefficient 0; otherwise unchanged.
+        """
+        if self.keep is None or not self.precomputed:
+            return dual
+        full = np.zeros((dual.shape[0], self.n_samples) + dual.shape[2:])
+        full[:, self.keep] = dual
+        return full
+
+
+def weighted_mse(R, sample_weight):
+    """``sum_i w_i mean_q R_iq^2 / sum_i w_i`` of each round of (T, n, Q)."""
+    if sample_weight is None:
+        return np.einsum("tiq,tiq->t", R, R) / (R.shape[1] * R.shape[2])
+    return np.einsum("tiq,tiq,i->t", R, R, sample_weight) / (
+        sample_weight.sum() * R.shape[2]
+    )
+
+
+def _abs_max(Y, axis=None):
+    """``max|Y|`` (0 for no rows), computed for a dask ``Y``."""
+    if is_dask_array(Y):
+        return computed(abs(Y).max(axis=axis))[0]
+    return np.max(np.abs(Y), axis=axis, initial=0.0)
+
+
+def _power_of_two_above(a):
+    """The power of two just above ``|a|`` (1 for 0): dividing by it is exact."""
+    return np.ldexp(1.0, np.frexp(np.abs(a))[1])
 
 
 class RegressionCoding:
-    """``(y - mean) / std`` per output; the identity without ``normalize_y``."""
+    """``(y - mean) / std`` per output.
+
+    Without ``normalize_y`` the mean is 0 and ``std`` one power of two near
+    ``max|y|`` for every output: the coded targets are of order one, so no
+    square of the spectra or the core overflows or underflows (``y * 1e160``,
+    ``y * 1e-200``), and the division is exact, so results equal those of the
+    unscaled targets to the last bit. ``epsilon`` is then in the units of
+    ``y**2`` and :meth:`core_epsilon` codes it too.
+    """
 
     output_names = None
 
-    def __init__(self, mean, std, single_output):
+    def __init__(self, mean, std, single_output, normalize_y=True):
         self.mean = mean
         self.std = std
         self.single_output = single_output
+        self.normalize_y = normalize_y
 
     @classmethod
-    def fit(cls, y, normalize_y):
-        """The coding of ``y`` (1-D or 2-D float array)."""
+    def fit(cls, y, normalize_y, sample_weight=None):
+        """The coding of ``y`` (1-D or 2-D float array).
+
+        With ``sample_weight`` the mean and variance are weighted.
+        """
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         if normalize_y:
-            mean = Y.mean(axis=0)
-            std = Y.std(axis=0)
-            std = np.where(std > 0, std, 1.0)
+            # Divide by a power of two near max|y| before squaring: the
+            # variance of y * 1e-200 underflows and that of y * 1e160
+            # overflows otherwise; the division is exact.
+            unit = _power_of_two_above(_abs_max(Y, axis=0))
+            scaled = Y / unit
+            if sample_weight is None:
+                mean = scaled.mean(axis=0)
+                std = scaled.std(axis=0)
+            else:
+                mean = np.average(scaled, axis=0, weights=sample_weight)
+                std = np.sqrt(
+                    np.average((scaled - mean) ** 2, axis=0, weights=sample_weight)
+                )
+            mean = mean * unit
+            std = np.where(std > 0, std * unit, 1.0)
             mean, std = computed(mean, std)
         else:
+            unit = _power_of_two_above(_abs_max(Y))
             mean = np.zeros(Y.shape[1])
-            std = np.ones(Y.shape[1])
-        return cls(mean, std, y.ndim == 1)
+            std = np.full(Y.shape[1], unit)
+        return cls(mean, std, y.ndim == 1, normalize_y)
+
+    def core_epsilon(self, epsilon):
+        """``epsilon`` in coded units (relative to var(y) with ``normalize_y``)."""
+        if self.normalize_y:
+            return epsilon
+        unit = self.std[0]
+        with np.errstate(over="ignore", under="ignore"):
+            return epsilon / unit / unit
+
+    @property
+    def dual_unit(self):
+        """Factor from coded dual coefficients to those of ``dual_coef_``.
+
+        ``dual_coef_`` is in the units of ``y`` without ``normalize_y`` (then
+        ``predict(X) = kernel(X, X_fit_) @ dual_coef_``) and of the
+        normalised ``y`` with it.
+        """
+        return np.ones_like(self.std) if self.normalize_y else self.std
+
+    def user_epsilon(self, epsilon):
+        """Inverse of :meth:`core_epsilon` (``inf`` beyond float64's range)."""
+        if self.normalize_y:
+            return epsilon
+        unit = self.std[0]
+        with np.errstate(over="ignore"):
+            return epsilon * unit * unit
 
     @property
     def scale(self):
@@ -59,11 +181,13 @@ class RegressionCoding:
         """Predictions in the units of ``y`` from coded ones (n, Q)."""
         return self.squeeze(P * self.std + self.mean)
 
-    def squared_error(self, P, Y_true):
-        """Mean squared error in the units of ``y`` of each round of (T, n, Q)."""
+    def squared_error(self, P, Y_true, sample_weight=None):
+        """Mean squared error in the units of ``y`` of each round of (T, n, Q).
+
+        Weighted over the points with ``sample_weight``.
+        """
         # Weight each output by its variance.
-        R = (P - Y_true[None]) * self.std
-        return np.einsum("tiq,tiq->t", R, R) / (R.shape[1] * R.shape[2])
+        return weighted_mse((P - Y_true[None]) * self.std, sample_weight)
 
     def response(self, P):
         """A scorer-ready regressor answering with the decoded ``P``."""
@@ -84,6 +208,16 @@ class LabelCoding:
     @property
     def scale(self):
         return np.ones(1 if self.single_output else self.classes.shape[0])
+
+    @property
+    def dual_unit(self):
+        return self.scale
+
+    def core_epsilon(self, epsilon):
+        return epsilon
+
+    def user_epsilon(self, epsilon):
+        return epsilon
 
     @property
     def output_names(self):
@@ -113,9 +247,8 @@ class LabelCoding:
             return self.classes[(scores > 0).astype(int)]
         return self.classes[np.argmax(scores, axis=1)]
 
-    def squared_error(self, P, Y_true):
-        R = P - Y_true[None]
-        return np.einsum("tiq,tiq->t", R, R) / (R.shape[1] * R.shape[2])
+    def squared_error(self, P, Y_true, sample_weight=None):
+        return weighted_mse(P - Y_true[None], sample_weight)
 
     def response(self, P):
         scores = self.squeeze(P)

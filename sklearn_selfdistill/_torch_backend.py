@@ -10,10 +10,10 @@ as numpy arrays.
 
 import numpy as np
 
-from .kernels import _pairwise
+from .kernels import _arccos_kernel_torch, _pairwise
 
 _TORCH_KERNELS = {"rbf", "laplacian", "linear", "poly", "polynomial", "cosine",
-                  "sigmoid"}
+                  "sigmoid", "ntk", "nngp"}
 
 
 def _import_torch():
@@ -51,6 +51,15 @@ def resolve_device(device):
                 f"device={device!r} was requested but only "
                 f"{torch.cuda.device_count()} CUDA device(s) are visible."
             )
+    # A device must hold float64 data and give it back to the host: "meta"
+    # holds none, some accelerators have no float64.
+    try:
+        torch.ones(1, dtype=torch.float64, device=dev).cpu().numpy()
+    except (RuntimeError, TypeError, NotImplementedError, ValueError) as exc:
+        raise ValueError(
+            f"device={device!r} cannot hold float64 data that can be copied "
+            f"back to the host ({exc}); use None (numpy), 'cpu' or 'cuda'."
+        ) from exc
     return dev
 
 
@@ -106,6 +115,11 @@ class TorchOps:
             if K is A or (isinstance(A, np.ndarray) and np.shares_memory(K, A)):
                 K = np.array(K, dtype=np.float64)
             return self.asarray(K)
+        if name in ("ntk", "nngp"):
+            return _arccos_kernel_torch(
+                self.asarray(A), None if B is None else self.asarray(B),
+                kernel=name, kernel_params=self.kernel_params,
+            )
         p = self._params(A.shape[1])
         a = self.asarray(A)
         b = a if B is None else self.asarray(B)

@@ -5,9 +5,7 @@ strategy (:mod:`sklearn_selfdistill._rounds_skorch`) is imported only for a
 skorch net, so ``SelfDistillationWrapper(Ridge())`` works without them.
 """
 
-import contextlib
 import os
-import sys
 import time
 import warnings
 from numbers import Integral, Real
@@ -21,13 +19,25 @@ from sklearn.metrics.pairwise import PAIRWISE_KERNEL_FUNCTIONS
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._tags import ClassifierTags, RegressorTags
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _routing_enabled,
+    process_routing,
+)
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ._doc_link import DocLinkMixin
+from ._empirical_basis import check_basis_kernel
 from ._rounds import (
+    _is_dataset,
+    _reading,
     basis_coefficients,
-    check_basis_kernel,
+    basis_device,
+    check_fit_params,
+    flat_inputs,
     is_skorch_net,
     make_rounds,
 )
@@ -47,8 +57,6 @@ __all__ = ["SelfDistillationWrapper"]
 # continuation.
 _FREE_PARAMS = ("n_rounds", "warm_start", "verbose", "checkpoint_dir")
 _STATE = ("_chain_state", "_strategy", "_single_output")
-# Largest flattened copy of a Dataset's inputs read for the basis kernel.
-_MAX_FLAT_BYTES = 2 * 2**30
 
 
 def _default_estimator():
@@ -64,33 +72,7 @@ def _default_estimator():
     return DistillNetClassifier()
 
 
-@contextlib.contextmanager
-def _reading(X, seeded):
-    """Read a Dataset (labels, flat inputs) leaving torch's generator alone.
-
-    A dataset that augments in ``__getitem__`` draws from torch's global
-    generator; the reads run on a forked state (seeded when the wrapper is).
-    """
-    if not _is_dataset(X):
-        yield
-        return
-    import torch
-
-    with torch.random.fork_rng(devices=[]):
-        if seeded:
-            torch.manual_seed(0)
-        yield
-
-
-def _is_dataset(X):
-    if "torch" not in sys.modules:
-        return False
-    from torch.utils.data import Dataset
-
-    return isinstance(X, Dataset)
-
-
-class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
+class SelfDistillationWrapper(DocLinkMixin, MetaEstimatorMixin, BaseEstimator):
     __doc__ = WRAPPER_DOC
 
     _parameter_constraints: dict = {
@@ -102,13 +84,14 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
         "teacher_targets": [StrOptions({"fixed", "online"})],
         "keep": [StrOptions({"all", "last"})],
         "basis_kernel": [
-            StrOptions(set(PAIRWISE_KERNEL_FUNCTIONS) | {"green_spline"}),
+            StrOptions(set(PAIRWISE_KERNEL_FUNCTIONS) | {"green_spline", "ntk",
+                                                          "nngp"}),
             callable,
             Kernel,
             None,
         ],
         "basis_kernel_params": [dict, None],
-        "basis_max_samples": [Interval(Integral, 1, None, closed="left")],
+        "basis_n_components": [Interval(Integral, 1, None, closed="left"), None],
         "warm_start": ["boolean"],
         "checkpoint_dir": [str, os.PathLike, None],
         "random_state": ["random_state"],
@@ -127,7 +110,7 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
         keep="all",
         basis_kernel="rbf",
         basis_kernel_params=None,
-        basis_max_samples=500,
+        basis_n_components=50,
         warm_start=False,
         checkpoint_dir=None,
         random_state=None,
@@ -142,7 +125,7 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
         self.keep = keep
         self.basis_kernel = basis_kernel
         self.basis_kernel_params = basis_kernel_params
-        self.basis_max_samples = basis_max_samples
+        self.basis_n_components = basis_n_components
         self.warm_start = warm_start
         self.checkpoint_dir = checkpoint_dir
         self.random_state = random_state
@@ -228,38 +211,12 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
         data.single_output = not classifier and y.ndim == 1
         data.flat = data.kernel_rows = None
         if self.basis_kernel is not None:
-            data.flat, data.kernel_rows = self._flat_inputs(X, dataset)
+            data.flat, data.kernel_rows = flat_inputs(X, dataset)
         if rounds.skorch:
             data.train = rounds.training_data(X, data.y_skorch)
         data.fingerprint = fingerprint((type(X).__name__, len(y), y) if dataset
                                  else (X, y))
         return data
-
-    def _flat_inputs(self, X, dataset):
-        """Flattened inputs (None when too large) and two rows to check the kernel."""
-        if not dataset:
-            flat = X.reshape(X.shape[0], -1) if X.ndim > 2 else X
-            return flat, flat[:2]
-        import torch
-
-        def flat(i):
-            x = X[i][0]
-            x = x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)
-            return x.reshape(-1).astype(np.float64)
-
-        first = flat(0)
-        size = len(X) * first.size * 8
-        if size > _MAX_FLAT_BYTES:
-            warnings.warn(
-                f"basis_coefficients_ skipped: the Dataset's {len(X)} inputs, "
-                f"flattened, would take {size / 2**30:.1f} GiB (more than "
-                f"{_MAX_FLAT_BYTES / 2**30:.0f} GiB). Set basis_kernel=None to "
-                "skip them without this warning, or fit on arrays.",
-                UserWarning,
-            )
-            return None, np.stack([flat(i) for i in range(min(2, len(X)))])
-        rows = np.stack([first] + [flat(i) for i in range(1, len(X))])
-        return rows, rows[:2]
 
     def _signature(self, data):
         params = {k: v for k, v in self.get_params(deep=False).items()
@@ -287,7 +244,11 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
         **fit_params : dict
             Passed to every round's ``estimator.fit`` (for the row expansion
             of a scikit-learn classifier, a ``sample_weight`` is repeated and
-            multiplied by the teacher's probabilities).
+            multiplied by the teacher's probabilities). With
+            ``sklearn.set_config(enable_metadata_routing=True)``, only the
+            metadata the estimator requests (e.g.
+            ``Ridge().set_fit_request(sample_weight=True)``; see
+            :meth:`get_metadata_routing`).
 
         Returns
         -------
@@ -310,6 +271,9 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=False)
     def _fit(self, X, y, fit_params, previous):
         est = self.estimator if self.estimator is not None else _default_estimator()
+        if _routing_enabled():
+            fit_params = process_routing(self, "fit", **fit_params).estimator.fit
+        check_fit_params(est, fit_params)
         rounds = make_rounds(self, est)
         if y is None and not _is_dataset(X):
             raise ValueError(
@@ -321,8 +285,11 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
             data = self._prepare_data(X, y, rounds)
         rounds.check(data.n_outputs)
         if data.kernel_rows is not None:
-            check_basis_kernel(self.basis_kernel, self.basis_kernel_params,
-                               data.kernel_rows)
+            # The whole flat set when there is one: the inputs are checked
+            # (e.g. in [0, 1] for "green_spline"), the kernel on two rows.
+            check_basis_kernel(
+                self.basis_kernel, self.basis_kernel_params,
+                data.flat if data.flat is not None else data.kernel_rows)
         signature = self._signature(data)
         chain = start_chain(self, previous, signature)
         base = chain["seed_base"]
@@ -367,26 +334,39 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
         self._strategy = rounds
         self._single_output = data.single_output
         self._chain_state = chain
-        for name in ("basis_coefficients_", "basis_eigenvalues_", "basis_indices_"):
+        for name in ("basis_coefficients_", "basis_eigenvalues_"):
             if hasattr(self, name):
                 delattr(self, name)
         if data.flat is not None:
-            attrs = self._basis(data.flat, data.Y0, chain["outputs"])
+            attrs = self._basis(data.flat, data.Y0, chain["outputs"], rounds)
+            if attrs is None:
+                return
             if data.single_output:
                 attrs["basis_coefficients_"] = attrs["basis_coefficients_"][..., 0]
             for name, value in attrs.items():
                 setattr(self, name, value)
 
-    def _basis(self, X_flat, Y0, round_outputs):
+    def _basis(self, X_flat, Y0, round_outputs, rounds):
         """``basis_*`` attributes from the flat inputs, the labels and every
-        round's training outputs."""
+        round's training outputs; None, with a warning, when they cannot be
+        computed (the trained rounds are kept)."""
         base = self._chain_state["seed_base"]
-        rng = np.random.default_rng(np.random.SeedSequence([base, 2**31 - 1]))
-        return basis_coefficients(
-            X_flat, Y0, round_outputs,
-            kernel=self.basis_kernel, kernel_params=self.basis_kernel_params,
-            max_samples=self.basis_max_samples, rng=rng,
-        )
+        seed = int(np.random.SeedSequence([base, 2**31 - 1]).generate_state(1)[0])
+        try:
+            return basis_coefficients(
+                X_flat, Y0, round_outputs,
+                kernel=self.basis_kernel, kernel_params=self.basis_kernel_params,
+                n_components=self.basis_n_components,
+                device=basis_device(rounds.estimator), random_state=seed,
+            )
+        except ValueError as exc:
+            warnings.warn(
+                f"basis_coefficients_ skipped: {exc} The trained rounds are "
+                "kept; set basis_kernel=None to skip the basis without this "
+                "warning, or choose a positive semi-definite basis_kernel.",
+                UserWarning,
+            )
+            return None
 
     @staticmethod
     def _score_outputs(outputs, data, rounds):
@@ -568,6 +548,32 @@ class SelfDistillationWrapper(MetaEstimatorMixin, BaseEstimator):
         for model in models:
             out = self._outputs(model, X).reshape(len(Y), -1)
             yield self._strategy.round_loss(model, out, Y)
+
+    def get_metadata_routing(self):
+        """How metadata are routed: ``fit`` metadata to every round's ``fit``.
+
+        With ``sklearn.set_config(enable_metadata_routing=True)``, the
+        metadata that ``estimator`` requests in ``fit`` (e.g.
+        ``DistillNetRegressor().set_fit_request(sample_weight=True)``) are
+        passed to every round's ``fit``; :meth:`score` consumes its own
+        ``sample_weight`` (request it with ``set_score_request``). The default
+        network (``estimator=None``) requests ``sample_weight``.
+
+        Returns
+        -------
+        routing : sklearn.utils.metadata_routing.MetadataRouter
+        """
+        est = self.estimator
+        if est is None:
+            est = _default_estimator()
+            if _routing_enabled():
+                est.set_fit_request(sample_weight=True)
+        return (
+            MetadataRouter(owner=self)
+            .add_self_request(self)
+            .add(estimator=est,
+                 method_mapping=MethodMapping().add(caller="fit", callee="fit"))
+        )
 
     def score(self, X, y=None, sample_weight=None):
         """Accuracy (classifiers) or :math:`R^2` (regressors) of the final round.

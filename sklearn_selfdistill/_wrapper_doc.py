@@ -90,12 +90,20 @@ WRAPPER_DOC = r"""Self-distillation of a neural network (skorch) or of any estim
         warning (set ``None`` for such datasets). The kernel and its parameters
         are evaluated on two training rows before any round trains.
     basis_kernel_params : dict, default=None
-        Parameters of ``basis_kernel`` (``gamma``, ``degree``, ``coef0`` or
-        those of a callable).
-    basis_max_samples : int, default=500
-        Compute the basis on a fixed random subset of at most this many
-        training points (seeded by ``random_state``); all points when there
-        are fewer.
+        Parameters of ``basis_kernel`` (``gamma``, ``degree``, ``coef0``;
+        ``depth``, ``weight_std``, ``bias_std`` for ``"ntk"`` and ``"nngp"``,
+        the eigenbasis of a network's own infinite-width kernel; or those of
+        a callable).
+    basis_n_components : int or None, default=50
+        Number of eigen-directions of ``basis_coefficients_`` on large
+        training sets. The directions are the eigenvectors of the Gram matrix
+        of ALL the training inputs (eq. (16)): up to 2000 samples every
+        direction, by the dense eigendecomposition (``O(n^3)`` time,
+        ``O(n^2)`` memory); beyond, the ``basis_n_components`` leading ones by
+        the Lanczos method on kernel products computed in blocks of rows
+        (``O(basis_n_components n^2)`` time, ``O(n)`` memory, the ``n x n``
+        matrix never stored; on the net's ``device`` when it is not the CPU).
+        ``None``: every direction by the dense path, whatever ``n``.
     warm_start : bool, default=False
         ``True``: a fit with a larger ``n_rounds`` trains only the new rounds
         on top of the fitted ones (as ``n_estimators`` in gradient boosting);
@@ -116,7 +124,7 @@ WRAPPER_DOC = r"""Self-distillation of a neural network (skorch) or of any estim
         ``torch.random.fork_rng``, so the global state is left alone), a
         skorch ``ValidSplit`` with a fractional ``cv``, the ``random_state``
         of a scikit-learn estimator that has one set to ``None``, and the
-        subset of ``basis_max_samples``. Seeded skorch rounds running in
+        start vector of the basis's Lanczos iteration. Seeded skorch rounds running in
         threads (joblib's threading backend) train one at a time, with a
         warning: torch's generator is global. Use a process-based backend
         (loky) for parallel seeded fits.
@@ -153,19 +161,22 @@ WRAPPER_DOC = r"""Self-distillation of a neural network (skorch) or of any estim
         ``"reached_epsilon"``. After an interrupt (Ctrl-C), a last record
         ``{"round": t, "interrupted": True}``.
     basis_eigenvalues_ : ndarray of shape (n_basis,)
-        Eigenvalues of ``basis_kernel(X_b, X_b) / n_basis`` in descending
-        order, with ``X_b`` the (subset of the) training inputs.
-    basis_indices_ : ndarray of shape (n_basis,)
-        Indices of the training points of the basis.
+        Eigenvalues of ``basis_kernel(X, X) / n_samples`` on the training
+        inputs, in descending order (the numerical null space set to 0):
+        ``n_basis`` is ``n_samples`` on the dense path, ``basis_n_components``
+        on the Lanczos path.
     basis_coefficients_ : ndarray of shape (n_rounds + 1, n_basis) or \
             (n_rounds + 1, n_basis, n_outputs)
         The empirical :math:`B_t` of eq. (46):
-        ``(u_k . f_t(X_b)) / (u_k . y_b)`` for the eigenvectors ``u_k``, with
-        a trailing class axis for classifiers (probabilities against one-hot
-        labels) and multi-output regressors; 0 where
-        ``|u_k . y_b| < 1e-8 ||y_b||``. For kernel ridge with the same
-        kernel it equals :math:`(d / (d + \alpha / n))^{t+1}`. Absent when
-        ``basis_kernel=None``.
+        ``(u_k . f_t(X)) / (u_k . y)`` for the eigenvectors ``u_k`` of the
+        training Gram matrix, with a trailing class axis for classifiers
+        (probabilities against one-hot labels) and multi-output regressors;
+        exactly 0 where ``|u_k . y| < 1e-3 ||y||`` (directions that carry no
+        information on shrinkage). For kernel ridge with the same kernel it
+        equals :math:`(d / (d + \alpha / n))^{t+1}`. Absent when
+        ``basis_kernel=None``, and, with a warning, when the inputs of a
+        ``Dataset`` are too large to flatten or the kernel's Gram matrix is
+        not positive semi-definite (the rounds are kept).
 
     See Also
     --------

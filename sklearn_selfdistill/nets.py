@@ -10,7 +10,9 @@ the vision modules also need torchvision, imported only when one is built.
   output size from the data).
 * :class:`SoftNLLLoss`: skorch's NLL on probability outputs, for probability
   targets.
-* Modules: :class:`MLPModule`, :class:`CIFARResNet` (ResNet 18/34/50) and
+* Modules: :class:`MLPModule` (``parameterization="ntk"`` builds it from
+  :class:`NTKLinear` layers: the network of the neural tangent kernel),
+  :class:`CIFARResNet` (ResNet 18/34/50) and
   :class:`CIFARVGG` (VGG 11/16) adapted to 32x32 inputs, with the factories
   :func:`make_mlp`, :func:`make_resnet` and :func:`make_vgg`.
 """
@@ -29,6 +31,7 @@ from ._modules import (
     CIFARVGG,
     CIFARResNet,
     MLPModule,
+    NTKLinear,
     make_mlp,
     make_resnet,
     make_vgg,
@@ -38,6 +41,7 @@ __all__ = [
     "DistillNetClassifier",
     "DistillNetRegressor",
     "MLPModule",
+    "NTKLinear",
     "CIFARResNet",
     "CIFARVGG",
     "SoftNLLLoss",
@@ -49,7 +53,7 @@ __all__ = [
 ]
 
 from ._data import _dataset_labels
-from ._netbase import _DistillNetMixin
+from ._netbase import _DistillNetMixin, _probability_targets
 from ._losses import (
     _LOSSES,
     SoftNLLLoss,
@@ -248,52 +252,9 @@ class DistillNetClassifier(_DistillNetMixin, ClassifierMixin, NeuralNet):
 
     def _prepare_targets(self, y, keep_classes):
         """Probability matrix (float32) for labels or probabilities."""
-        y_arr = np.asarray(y)
-        if y_arr.ndim == 2 and y_arr.shape[1] > 1 or (
-            y_arr.ndim == 2 and np.issubdtype(y_arr.dtype, np.floating)
-        ):
-            P = y_arr.astype(np.float32)
-            if np.any(P < -1e-6) or not np.allclose(P.sum(axis=1), 1.0, atol=1e-4):
-                raise ValueError(
-                    "DistillNetClassifier: a 2-D y must hold one probability "
-                    "vector per row (non-negative, rows summing to 1); got rows "
-                    f"summing to between {P.sum(axis=1).min():.4g} and "
-                    f"{P.sum(axis=1).max():.4g}. Pass class labels as a 1-D y."
-                )
-            if keep_classes:
-                classes = self.classes_
-            elif self.classes is not None:
-                classes = np.asarray(self.classes)
-            else:
-                classes = np.arange(P.shape[1])
-            if len(classes) != P.shape[1]:
-                raise ValueError(
-                    f"DistillNetClassifier: y has {P.shape[1]} columns of "
-                    f"probabilities but there are {len(classes)} classes."
-                )
-            return classes, P
-        y_arr = y_arr.reshape(-1)
-        if keep_classes:
-            classes = self.classes_
-        elif self.classes is not None:
-            classes = np.asarray(self.classes)
-        else:
-            classes = np.unique(y_arr)
-        classes = np.asarray(classes)
-        order = np.argsort(classes, kind="stable")  # classes may be unsorted
-        pos = np.clip(np.searchsorted(classes[order], y_arr), 0, len(classes) - 1)
-        idx = order[pos]
-        if not np.all(classes[idx] == y_arr):
-            unknown = np.setdiff1d(y_arr, classes)
-            raise ValueError(
-                f"DistillNetClassifier: y contains labels {unknown[:5].tolist()} "
-                f"that are not among classes {list(classes)}."
-            )
-        P = np.zeros((len(y_arr), len(classes)), dtype=np.float32)
-        P[np.arange(len(y_arr)), idx] = 1.0
-        return classes, P
+        return _probability_targets(self, y, keep_classes)
 
-    def fit(self, X, y, **fit_params):
+    def fit(self, X, y, sample_weight=None, **fit_params):
         """Initialise and train on labels or a probability matrix.
 
         Parameters
@@ -308,6 +269,12 @@ class DistillNetClassifier(_DistillNetMixin, ClassifierMixin, NeuralNet):
             trains on the labels' positions in ``classes_`` (so a stratified
             ``ValidSplit`` and ``EpochScoring`` see class indices); the loss
             takes them as one-hot rows.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sample's loss: every batch's loss is
+            ``mean_i(w_i l_i) / mean(w)``, ``mean(w)`` over the training set
+            (with one batch, the weighted mean ``sum_i w_i l_i / sum_i w_i``;
+            integer weights then equal repeating the rows). Non-negative, not
+            all zero; ``None`` weights all samples equally.
         **fit_params : dict
             Passed to skorch's ``fit`` (the module's forward and the train
             split).
@@ -315,31 +282,44 @@ class DistillNetClassifier(_DistillNetMixin, ClassifierMixin, NeuralNet):
         Returns
         -------
         self : DistillNetClassifier
-        """
-        X = self._as_float32(X)
-        keep = bool(self.warm_start and self.initialized_)
-        if y is None:
-            if not is_dataset(X):
-                raise ValueError(
-                    "DistillNetClassifier.fit needs y, or a Dataset as X that "
-                    "yields (x, label) pairs."
-                )
-            y_fit = None
-            labels = _dataset_labels(X)
-            classes, _ = self._encode_targets(labels, keep_classes=keep)
-        else:
-            classes, y_fit = self._encode_targets(y, keep_classes=keep)
-        self.classes_ = classes
-        self.n_outputs_ = len(classes)
-        self._infer_input_sizes(X)
-        # skorch's fit calls partial_fit: the targets are encoded already.
-        self._fitting_encoded = True
-        try:
-            return super().fit(X, y_fit, **fit_params)
-        finally:
-            del self._fitting_encoded
 
-    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        Raises
+        ------
+        ValueError
+            For NaN, infinite or empty inputs, continuous or non-finite
+            labels, or inconsistent lengths (array inputs; a ``Dataset`` is
+            not read).
+        TypeError
+            For a sparse ``X``.
+        """
+        with self._unfitted_on_error():
+            keep = bool(self.warm_start and self.initialized_)
+            X = self._check_X(X, reset=not keep)
+            if y is None:
+                if not is_dataset(X):
+                    raise ValueError(
+                        "DistillNetClassifier.fit needs y, or a Dataset as X "
+                        "that yields (x, label) pairs."
+                    )
+                y_fit = None
+                labels = _dataset_labels(X)
+                classes, _ = self._encode_targets(labels, keep_classes=keep)
+            else:
+                y = self._check_class_y(y, X)
+                classes, y_fit = self._encode_targets(y, keep_classes=keep)
+            self.classes_ = classes
+            self.n_outputs_ = len(classes)
+            self._infer_input_sizes(X)
+            X, y_fit = self._with_weights(X, y_fit, sample_weight)
+            # skorch's fit calls partial_fit: the targets are encoded already.
+            self._fitting_encoded = True
+            try:
+                return super().fit(X, y_fit, **fit_params)
+            finally:
+                del self._fitting_encoded
+
+    def partial_fit(self, X, y=None, classes=None, sample_weight=None,
+                    **fit_params):
         """Train further without re-initialising (labels or probabilities).
 
         Parameters
@@ -349,6 +329,8 @@ class DistillNetClassifier(_DistillNetMixin, ClassifierMixin, NeuralNet):
         classes : array-like, default=None
             Used on the first call when ``classes`` was not given at
             construction.
+        sample_weight : array-like of shape (n_samples,), default=None
+            As in :meth:`fit`, for this call's samples.
         **fit_params : dict
 
         Returns
@@ -357,12 +339,15 @@ class DistillNetClassifier(_DistillNetMixin, ClassifierMixin, NeuralNet):
         """
         if getattr(self, "_fitting_encoded", False):
             return super().partial_fit(X, y, **fit_params)
-        X = self._as_float32(X)
         if not self.initialized_:
             if classes is not None and self.classes is None:
                 self.classes = classes
-            return self.fit(X, y, **fit_params)
-        y_fit = None if y is None else self._encode_targets(y, True)[1]
+            return self.fit(X, y, sample_weight=sample_weight, **fit_params)
+        X = self._check_X(X, reset=False)
+        y_fit = None
+        if y is not None:
+            y_fit = self._encode_targets(self._check_class_y(y, X), True)[1]
+        X, y_fit = self._with_weights(X, y_fit, sample_weight)
         return super().partial_fit(X, y_fit, **fit_params)
 
     def predict_proba(self, X):
@@ -376,7 +361,8 @@ class DistillNetClassifier(_DistillNetMixin, ClassifierMixin, NeuralNet):
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        return super().predict_proba(self._as_float32(X))
+        self.check_is_fitted(["module_", "classes_"])
+        return super().predict_proba(self._check_X(X, reset=False))
 
     def predict(self, X):
         """Most probable class.
@@ -389,7 +375,8 @@ class DistillNetClassifier(_DistillNetMixin, ClassifierMixin, NeuralNet):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        return np.asarray(self.classes_)[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return np.asarray(self.classes_)[proba.argmax(axis=1)]
 
 
 class DistillNetRegressor(_DistillNetMixin, RegressorMixin, NeuralNet):
@@ -492,33 +479,47 @@ class DistillNetRegressor(_DistillNetMixin, RegressorMixin, NeuralNet):
             y = y.reshape(-1, 1)
         return y
 
-    def fit(self, X, y, **fit_params):
+    def fit(self, X, y, sample_weight=None, **fit_params):
         """Initialise and train.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, ...)
+        X : array-like of shape (n_samples, ...) or Dataset
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sample's loss, as in
+            :meth:`DistillNetClassifier.fit`.
         **fit_params : dict
 
         Returns
         -------
         self : DistillNetRegressor
-        """
-        if y is None:
-            raise ValueError("DistillNetRegressor.fit needs y.")
-        X = self._as_float32(X)
-        self.y_ndim_ = np.ndim(y)
-        Y = self._prepare_y(y)
-        self.n_outputs_ = Y.shape[1]
-        self._infer_input_sizes(X)
-        self._fitting_encoded = True
-        try:
-            return super().fit(X, Y, **fit_params)
-        finally:
-            del self._fitting_encoded
 
-    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        Raises
+        ------
+        ValueError
+            For NaN, infinite or empty inputs, non-finite or complex targets,
+            targets beyond float32's range, or inconsistent lengths.
+        TypeError
+            For a sparse ``X``.
+        """
+        with self._unfitted_on_error():
+            keep = bool(self.warm_start and self.initialized_)
+            X = self._check_X(X, reset=not keep)
+            y = self._check_regression_y(y, X)
+            self.y_ndim_ = y.ndim
+            Y = self._prepare_y(y)
+            self.n_outputs_ = Y.shape[1]
+            self._infer_input_sizes(X)
+            X, Y = self._with_weights(X, Y, sample_weight)
+            self._fitting_encoded = True
+            try:
+                return super().fit(X, Y, **fit_params)
+            finally:
+                del self._fitting_encoded
+
+    def partial_fit(self, X, y=None, classes=None, sample_weight=None,
+                    **fit_params):
         """Train further without re-initialising.
 
         Parameters
@@ -527,6 +528,8 @@ class DistillNetRegressor(_DistillNetMixin, RegressorMixin, NeuralNet):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         classes : None
             Unused.
+        sample_weight : array-like of shape (n_samples,), default=None
+            As in :meth:`fit`, for this call's samples.
         **fit_params : dict
 
         Returns
@@ -536,9 +539,11 @@ class DistillNetRegressor(_DistillNetMixin, RegressorMixin, NeuralNet):
         if getattr(self, "_fitting_encoded", False):
             return super().partial_fit(X, y, **fit_params)
         if not self.initialized_:
-            return self.fit(X, y, **fit_params)
-        return super().partial_fit(self._as_float32(X), self._prepare_y(y),
-                                   **fit_params)
+            return self.fit(X, y, sample_weight=sample_weight, **fit_params)
+        X = self._check_X(X, reset=False)
+        Y = self._prepare_y(self._check_regression_y(y, X))
+        X, Y = self._with_weights(X, Y, sample_weight)
+        return super().partial_fit(X, Y, **fit_params)
 
     def predict(self, X):
         """Predictions, float32, 1-D when ``y`` was 1-D.
@@ -551,7 +556,8 @@ class DistillNetRegressor(_DistillNetMixin, RegressorMixin, NeuralNet):
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
-        pred = super().predict_proba(self._as_float32(X))
+        self.check_is_fitted()
+        pred = super().predict_proba(self._check_X(X, reset=False))
         if getattr(self, "y_ndim_", 2) == 1:
             pred = pred.reshape(-1)
         return pred

@@ -147,7 +147,7 @@ def collect(estimator, X, y, X_test):
     results = getattr(estimator, "cv_results_", None)
     if results is not None:
         for key, value in results.items():
-            if key == "params":
+            if key in ("params", "status"):  # not numbers
                 continue
             out[f"cv_results_{key}"] = np.asarray(value, dtype=np.float64)
     return out

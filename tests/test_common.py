@@ -47,15 +47,32 @@ _ONE_COMPONENT = {
 
 
 def _expected_failures(estimator):
+    if isinstance(getattr(estimator, "kernel", None), WhiteKernel) or any(
+        isinstance(part, WhiteKernel)
+        for part in getattr(getattr(estimator, "kernel", None), "get_params",
+                            dict)().values()
+    ):
+        # WhiteKernel adds its noise on the diagonal of kernel(X), not where two
+        # rows are equal: a repeated row is another point to it, so repeating
+        # rows and weighting them are different problems.
+        return {"check_sample_weight_equivalence_on_dense_data": "WhiteKernel "
+                "treats a repeated row as a new point"}
     if getattr(estimator, "eigen_solver", "dense") == "dense":
         return {}
+    low_rank = {
+        **_ONE_COMPONENT,
+        "check_sample_weight_equivalence_on_dense_data": "the low-rank "
+        "solvers draw their test matrix or landmarks from the rows, so the "
+        "repeated rows get another random spectrum (the dense solver is "
+        "tested to be equivalent)",
+    }
     if getattr(estimator, "normalize_y", False) and hasattr(estimator, "epsilons"):
         return {
-            **_ONE_COMPONENT,
+            **low_rank,
             "check_fit2d_1sample": "one standardised sample is all zeros: every "
             "grid point collapses and the search raises saying so",
         }
-    return _ONE_COMPONENT
+    return low_rank
 
 
 @parametrize_with_checks(

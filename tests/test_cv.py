@@ -30,10 +30,7 @@ GAMMA = 5.0
     ]
 )
 def test_sklearn_compatible_cv(estimator, check):
-    with warnings.catch_warnings():
-        # Grid points that collapse or are infeasible on the checks' data warn.
-        warnings.filterwarnings("ignore", message=".*grid points", category=UserWarning)
-        check(estimator)
+    check(estimator)
 
 
 def _smoother(X, c_path, gamma=GAMMA):
@@ -159,8 +156,8 @@ def test_classifier_kfold_accuracy_equals_manual_loop(iris_half):
     clf = SelfDistilledKernelRidgeClassifierCV(
         epsilons=[0.1, 0.3], max_rounds=1, cv=folds, scoring="accuracy"
     )
-    with pytest.warns(UserWarning, match="1 collapsed"):
-        clf.fit(X, labels)
+    clf.fit(X, labels)
+    assert list(clf.cv_results_["status"]).count("collapsed") == 1
     manual = np.zeros((2, 2))
     for train, test in folds.split(X, labels):
         for e, eps in enumerate([0.1, 0.3]):
@@ -219,7 +216,7 @@ def test_default_grid_scales_with_targets(regression):
     np.testing.assert_allclose(norm.epsilons_, np.geomspace(1e-3, 0.5, 8))
 
 
-def test_infeasible_and_collapsed_points_get_worst_score_and_one_warning():
+def test_infeasible_and_collapsed_points_get_worst_score_and_status():
     rng = np.random.RandomState(3)
     X = np.repeat(rng.uniform(size=(20, 1)), 2, axis=0)  # duplicated inputs
     y = np.sin(6 * X[:, 0]) + 0.5 * rng.randn(40)  # with different targets
@@ -231,10 +228,12 @@ def test_infeasible_and_collapsed_points_get_worst_score_and_one_warning():
     model = SelfDistilledKernelRidgeCV(
         epsilons=[too_small, fine, too_large], max_rounds=3, gamma=GAMMA
     )
-    with pytest.warns(UserWarning, match="grid points") as record:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         model.fit(X, y)
-    assert len([w for w in record if "grid points" in str(w.message)]) == 1
-    assert "infeasible" in str(record[0].message)
+    status = model.cv_results_["status"]
+    assert list(status[:4]) == ["infeasible"] * 4
+    assert list(status[8:]) == ["collapsed"] * 4
     assert np.all(np.isinf(model.loo_errors_[[0, 2]]))
     assert np.all(model.cv_results_["mean_test_score"][[*range(4), *range(8, 12)]]
                   == -np.inf)

@@ -114,38 +114,99 @@ def test_basis_coefficients_of_kernel_ridge_are_B_t():
         KernelRidge(alpha=a, kernel="rbf", gamma=gamma), n_rounds=n_rounds,
         basis_kernel="rbf", basis_kernel_params={"gamma": gamma},
     ).fit(X, y)
-    d_ref = np.linalg.eigvalsh(rbf_kernel(X, X, gamma=gamma) / n)[::-1]
+    d_ref, U = np.linalg.eigh(rbf_kernel(X, X, gamma=gamma) / n)
+    d_ref, U = d_ref[::-1], U[:, ::-1]
     d = model.basis_eigenvalues_
     assert_allclose(d[:10], d_ref[:10], rtol=1e-10)
-    assert_array_equal(model.basis_indices_, np.arange(n))
+    assert not hasattr(model, "basis_indices_")
     assert model.basis_coefficients_.shape == (n_rounds + 1, n)
-    # Directions with a non-negligible share of y (all of them for these data)
-    # and eigenvalues above the round-off of the kernel ridge solve.
-    keep = d > 1e-9
+    # The leading, well-separated directions: those where y has a share of at
+    # least 1e-3 ||y|| are the closed form, the others exactly 0.
+    top = slice(0, 8)
+    weak = np.abs(U.T @ y)[top] < 1e-3 * np.linalg.norm(y)
     for t in range(n_rounds + 1):
-        assert_allclose(model.basis_coefficients_[t, keep],
-                        (d[keep] / (d[keep] + a / n)) ** (t + 1),
+        expected = np.where(weak, 0.0, (d[top] / (d[top] + a / n)) ** (t + 1))
+        assert_allclose(model.basis_coefficients_[t, top], expected,
+                        rtol=1e-6, atol=1e-9)
+    # Every direction: in [0, 1] and the closed form wherever it is not zeroed.
+    B = model.basis_coefficients_
+    kept = (B[0] != 0) & (d > 1e-9)
+    for t in range(n_rounds + 1):
+        assert_allclose(B[t, kept], (d[kept] / (d[kept] + a / n)) ** (t + 1),
                         rtol=1e-5, atol=1e-7)
 
 
-def test_basis_subset_is_seeded_and_brute_force():
-    X, y = load_diabetes(return_X_y=True)
-    y = (y - y.mean()) / y.std()
-    kw = dict(n_rounds=1, basis_max_samples=60, random_state=3,
-              basis_kernel_params={"gamma": 0.5})
-    m1 = SelfDistillationWrapper(Ridge(alpha=1.0), **kw).fit(X, y)
-    m2 = SelfDistillationWrapper(Ridge(alpha=1.0), **kw).fit(X, y)
-    idx = m1.basis_indices_
-    assert_array_equal(idx, m2.basis_indices_)
-    assert len(np.unique(idx)) == 60 and np.all(np.diff(idx) > 0)
-    G = rbf_kernel(X[idx], X[idx], gamma=0.5) / 60
-    d, U = np.linalg.eigh(G)
-    d, U = d[::-1], U[:, ::-1]
-    assert_allclose(m1.basis_eigenvalues_[:20], d[:20], rtol=1e-9)
-    f1 = m1.estimators_[1].predict(X)[idx]
-    expected = (U.T @ f1) / (U.T @ y[idx])
-    top = slice(0, 20)  # well-separated eigenvalues: eigenvectors agree up to sign
-    assert_allclose(m1.basis_coefficients_[1, top], expected[top], rtol=1e-6)
+def _uniform_chain(n, alpha, seed=0, **kw):
+    rng = np.random.RandomState(seed)
+    X = rng.uniform(-1, 1, (n, 3))
+    y = np.sin(np.pi * X[:, 0]) + X[:, 1] * X[:, 2] + 0.1 * rng.randn(n)
+    model = SelfDistillationWrapper(
+        KernelRidge(alpha=alpha, kernel="rbf", gamma=2.0), n_rounds=3,
+        basis_kernel="rbf", basis_kernel_params={"gamma": 2.0}, **kw,
+    ).fit(X, y)
+    return X, y, model
+
+
+def _closed_form(X, y, n_directions, alpha):
+    """Exact B_t of a KernelRidge chain from the explicit Gram matrix."""
+    n = len(y)
+    d, U = np.linalg.eigh(rbf_kernel(X, X, gamma=2.0) / n)
+    d, U = d[::-1][:n_directions], U[:, ::-1][:, :n_directions]
+    weak = np.abs(U.T @ y) < 1e-3 * np.linalg.norm(y)
+    shrink = n * d / (n * d + alpha)
+    return d, np.stack([np.where(weak, 0.0, shrink ** (t + 1)) for t in range(4)])
+
+
+def test_basis_lanczos_path_through_the_wrapper(monkeypatch):
+    """The Lanczos path of the basis (forced at 400 points) against the closed form."""
+    from sklearn_selfdistill import _empirical_basis
+
+    monkeypatch.setattr(_empirical_basis, "DEFAULT_DENSE_MAX_SAMPLES", 0)
+    X, y, model = _uniform_chain(400, alpha=10.0, basis_n_components=20,
+                                 random_state=0)
+    d, exact = _closed_form(X, y, 20, alpha=10.0)
+    assert model.basis_eigenvalues_.shape == (20,)
+    assert model.basis_coefficients_.shape == (4, 20)
+    assert_allclose(model.basis_eigenvalues_, d, rtol=1e-9)
+    assert_allclose(model.basis_coefficients_, exact, rtol=0, atol=1e-6)
+    # Seeded: reproducible to the last digit.
+    _, _, again = _uniform_chain(400, alpha=10.0, basis_n_components=20,
+                                 random_state=0)
+    assert_array_equal(again.basis_coefficients_, model.basis_coefficients_)
+    # None: every direction, by the dense path, whatever n.
+    _, _, full = _uniform_chain(400, alpha=10.0, basis_n_components=None)
+    assert full.basis_coefficients_.shape == (4, 400)
+    assert_allclose(full.basis_coefficients_[:, :20], exact, rtol=0, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_basis_target_at_5000_points():
+    """KernelRidge(alpha=100, rbf, gamma=2) on 5000 points in [-1, 1]^3: the 20
+    leading coefficients of every round within 0.01 of the exact ones."""
+    X, y, model = _uniform_chain(5000, alpha=100.0, random_state=0)
+    assert model.basis_coefficients_.shape == (4, 50)  # default, Lanczos
+    _, exact = _closed_form(X, y, 20, alpha=100.0)
+    error = np.abs(model.basis_coefficients_[:, :20] - exact).max()
+    assert error < 0.01
+    assert error < 1e-6  # in fact to round-off
+
+
+def test_basis_of_an_indefinite_kernel_warns_and_keeps_the_rounds():
+    X, y = _kernel_data(n=60, seed=0)
+    with pytest.warns(UserWarning, match=r"basis_coefficients_ skipped: .*not "
+                                         r"positive semi-definite.*rounds are kept"):
+        model = SelfDistillationWrapper(
+            Ridge(), n_rounds=2, basis_kernel="sigmoid",
+            basis_kernel_params={"gamma": 1.0, "coef0": 1.0}).fit(X, y)
+    assert model.n_rounds_ == 2 and not hasattr(model, "basis_coefficients_")
+    assert_allclose(model.predict(X), model.estimators_[2].predict(X))
+
+
+@pytest.mark.parametrize("value", [0, -3, 2.5, "all"])
+def test_basis_n_components_is_validated(value):
+    X, y = _kernel_data()
+    with pytest.raises(ValueError, match="basis_n_components"):
+        SelfDistillationWrapper(Ridge(), basis_n_components=value).fit(X, y)
 
 
 def test_classifier_basis_has_class_axis():

@@ -159,10 +159,10 @@ def test_dataset_with_y_none(digits):
 
 
 def test_dataset_too_large_for_the_basis_skips_it(digits, monkeypatch):
-    import sklearn_selfdistill._wrapper as wrapper_module
+    import sklearn_selfdistill._rounds as rounds_module
 
     X, y, _, _ = digits
-    monkeypatch.setattr(wrapper_module, "_MAX_FLAT_BYTES", 100 * 64 * 8)
+    monkeypatch.setattr(rounds_module, "_MAX_FLAT_BYTES", 100 * 64 * 8)
     net = DistillNetClassifier(max_epochs=1)
     with pytest.warns(UserWarning, match=r"basis_coefficients_ skipped: the "
                                          r"Dataset's 500 inputs, flattened"):
@@ -262,7 +262,7 @@ def test_seeds_do_not_depend_on_n_rounds(digits):
     long = SelfDistillationWrapper(net, n_rounds=3, random_state=3).fit(X, y)
     for a, b in zip(short.staged_predict_proba(Xt), long.staged_predict_proba(Xt)):
         assert_array_equal(a, b)
-    assert_array_equal(short.basis_indices_, long.basis_indices_)
+    assert_array_equal(short.basis_eigenvalues_, long.basis_eigenvalues_)
     assert_allclose(short.basis_coefficients_, long.basis_coefficients_[:2])
 
 
@@ -336,16 +336,18 @@ def test_failure_leaves_unfitted_or_previous_rounds(digits, counter):
     assert_array_equal(warm.predict_proba(Xt), before)
 
 
-@pytest.mark.parametrize("kernel, params, match", [
-    ("rbf", {"gama": 1}, r"\['gama'\] that basis_kernel='rbf' does not take; "
-                         r"it takes \['gamma'\]"),
-    (lambda a, b: np.nan, None, "non-finite entries"),
-    (lambda a, b, width: 1.0, {"wdth": 1}, "unexpected keyword argument 'wdth'"),
+@pytest.mark.parametrize("kernel, params, error, match", [
+    ("rbf", {"gama": 1}, ValueError,
+     r"basis_kernel_params has 'gama' \(did you mean 'gamma'\?\), which "
+     r"basis_kernel='rbf' does not take: it takes only gamma"),
+    (lambda a, b: np.nan, None, ValueError, "must return finite numbers"),
+    (lambda a, b, width: 1.0, {"wdth": 1}, TypeError,
+     "unexpected keyword argument 'wdth'.*make basis_kernel_params match"),
 ])
 def test_basis_kernel_checked_before_training(digits, counter, kernel, params,
-                                              match):
+                                              error, match):
     X, y, _, _ = digits
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         _counted(basis_kernel=kernel, basis_kernel_params=params).fit(X, y)
     assert counter.fits == 0
 
@@ -492,3 +494,29 @@ def test_online_teacher_predicts_the_augmented_view(digits):
     views, targets = student.seen_[-1]
     # Fixed targets come from one other random view per image.
     assert np.abs(targets.numpy() - teacher.predict_proba(views)).max() > 1e-3
+
+
+def test_basis_runs_on_the_nets_device(digits, monkeypatch):
+    """The net's device (when not the CPU) is where the basis kernel products
+    run; a CPU net computes the basis with numpy."""
+    from sklearn_selfdistill import _empirical_basis, _rounds
+
+    assert _rounds.basis_device(DistillNetClassifier(device="cpu")) is None
+    assert _rounds.basis_device(DistillNetClassifier(device=None)) is None
+    assert _rounds.basis_device(DistillNetClassifier(device="cuda:1")) == "cuda:1"
+    assert _rounds.basis_device(object()) is None
+    seen = []
+    original = _empirical_basis.gram_eigenbasis
+
+    def spy(X, **kwargs):
+        seen.append(kwargs["device"])
+        return original(X, **{**kwargs, "device": None})
+
+    monkeypatch.setattr(_empirical_basis, "gram_eigenbasis", spy)
+    from sklearn_selfdistill import _wrapper
+
+    monkeypatch.setattr(_wrapper, "basis_device", lambda est: "cuda:1")
+    X, y, _, _ = digits
+    SelfDistillationWrapper(DistillNetClassifier(max_epochs=1), n_rounds=0,
+                            random_state=0).fit(X[:100], y[:100])
+    assert seen == ["cuda:1"]
