@@ -221,6 +221,10 @@ def test_errors(client, data):
     with pytest.raises(ValueError, match='eigen_solver="nystroem"'):
         SelfDistilledKernelRidgeCV(eigen_solver="randomized",
                                    n_components=5).fit(Xd, yd)
+    with pytest.raises(ValueError, match="sample_weight is not supported"):
+        SelfDistilledKernelRidge(epsilon=0.15, **NYSTROEM).fit(
+            Xd, yd, sample_weight=np.ones(N)
+        )
     with pytest.raises(ValueError, match="device=None"):
         SelfDistilledKernelRidge(device="cpu", **NYSTROEM).fit(Xd, yd)
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
