@@ -223,7 +223,7 @@ def test_errors(client, data):
                                    n_components=5).fit(Xd, yd)
     with pytest.raises(ValueError, match="sample_weight is not supported"):
         SelfDistilledKernelRidge(epsilon=0.15, **NYSTROEM).fit(
-            Xd, yd, sample_weight=np.ones(N)
+            Xd, yd, sample_weight=np.linspace(1.0, 2.0, N)
         )
     with pytest.raises(ValueError, match="device=None"):
         SelfDistilledKernelRidge(device="cpu", **NYSTROEM).fit(Xd, yd)
