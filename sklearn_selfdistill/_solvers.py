@@ -413,9 +413,8 @@ def landmark_index(n_samples, n_components, random_state):
 
 def nystroem_whitening(ops, landmarks, *, kernel_name="kernel"):
     """``R = kernel(L, L)^{-1/2}`` on the range of ``kernel(L, L)`` (m x r)."""
-    m = landmarks.shape[0]
     lam, Q = ops.eigh(ops.kernel(landmarks))
-    lam = clean_spectrum(lam, m, kernel_name=kernel_name)
+    lam = clean_spectrum(lam, landmarks.shape[0], kernel_name=kernel_name)
     r = int(np.count_nonzero(lam > 0))
     return Q[:, :r] / ops.asarray(np.sqrt(lam[:r]))[None, :]
 
