@@ -20,6 +20,7 @@ import os
 
 import numpy as np
 
+from ._dask import is_dask_array
 from .exceptions import InfeasibleEpsilonError
 
 __all__ = [
@@ -256,7 +257,9 @@ def explain_infeasible(exc, *, spectrum, X, coding, kernel):
     causes = []
     if n_zero:
         n_duplicates = 0
-        if not (isinstance(kernel, str) and kernel == "precomputed"):
+        # Rows held by dask workers are not gathered to count duplicates.
+        if not (isinstance(kernel, str) and kernel == "precomputed"
+                or is_dask_array(X)):
             n_duplicates = n - np.unique(X, axis=0).shape[0]
         if n_duplicates >= n_zero:
             causes.append(

@@ -5,9 +5,10 @@ import inspect
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._checks import unfitted_on_error
+from ._dask import blockwise, unique_labels_of, validate_data
 from ._kernel_ridge import _BaseSelfDistilledKernel
 from ._targets import LabelCoding
 
@@ -26,6 +27,7 @@ def _shared_constraints(init):
 
 def check_class_targets(estimator, y):
     """Classes of ``y``, at least two, after scikit-learn's target checks."""
+    y = unique_labels_of(y)
     check_classification_targets(y)
     coding = LabelCoding.fit(y)
     if coding.classes.shape[0] < 2:
@@ -290,6 +292,7 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
             )
         return LabelCoding(self.classes_)
 
+    @blockwise
     def decision_function(self, X):
         """Scores of the model of round ``n_rounds``.
 
@@ -310,6 +313,7 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
         K = self._get_kernel(X, self.X_fit_)
         return K @ self.dual_coef_
 
+    @blockwise
     def staged_decision_function(self, X):
         """Scores of the model of every round, 0 to ``n_rounds``.
 
@@ -326,6 +330,7 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
         for raw in self._staged_raw(X):
             yield self._coding_.squeeze(raw)
 
+    @blockwise
     def predict(self, X):
         """Predict class labels with the model of round ``n_rounds``.
 
@@ -343,6 +348,7 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
         scores = self.decision_function(X)  # checks that the model is fitted
         return self._coding_.labels(scores)
 
+    @blockwise
     def staged_predict(self, X):
         """Predict class labels with the model of every round.
 

@@ -2,10 +2,11 @@
 
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._checks import unfitted_on_error
 from ._classifier import SelfDistilledKernelRidgeClassifier, check_class_targets
+from ._dask import validate_data
 from ._search import _BaseSelfDistilledKernelCV
 from ._targets import LabelCoding
 

@@ -2,9 +2,9 @@
 
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
-from sklearn.utils.validation import validate_data
 
 from ._checks import unfitted_on_error
+from ._dask import float_targets, validate_data
 from ._kernel_ridge import SelfDistilledKernelRidge
 from ._search import _BaseSelfDistilledKernelCV
 from ._targets import RegressionCoding
@@ -365,5 +365,5 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
             self, X, y, dtype=np.float64, multi_output=True, y_numeric=True
         )
         return self._search(
-            X, np.asarray(y, dtype=np.float64), sample_weight=sample_weight
+            X, float_targets(y), sample_weight=sample_weight
         )

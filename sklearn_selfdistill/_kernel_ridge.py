@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.gaussian_process.kernels import Kernel
 from sklearn.metrics.pairwise import PAIRWISE_KERNEL_FUNCTIONS
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._checks import (
     check_epsilon_scale,
@@ -16,6 +16,7 @@ from ._checks import (
     explain_infeasible,
     unfitted_on_error,
 )
+from ._dask import blockwise, float_targets, validate_data
 from ._distill import report_collapse, self_distill
 from ._doc_link import DocLinkMixin
 from ._solvers import compute_spectrum, row_scales, solver_params
@@ -516,12 +517,13 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
         X, y = validate_data(
             self, X, y, dtype=np.float64, multi_output=True, y_numeric=True
         )
-        return X, np.asarray(y, dtype=np.float64)
+        return X, float_targets(y)
 
     def _coding(self, y, sample_weight=None):
         return RegressionCoding.fit(y, self.normalize_y, sample_weight)
 
 
+    @blockwise
     def predict(self, X):
         """Predict with the model of round ``n_rounds``.
 
@@ -540,6 +542,7 @@ class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
         K = self._get_kernel(X, self.X_fit_)
         return self._coding_.decode(K @ self._staged_dual_coef[-1])
 
+    @blockwise
     def staged_predict(self, X):
         """Predict with the model of every round, 0 to ``n_rounds``.
 

@@ -26,8 +26,9 @@ from sklearn.base import BaseEstimator, is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
+from ._dask import dask_kfold_scores, dask_loo_scores, is_dask_array, validate_data
 from ._distill import distill_path
 from ._doc_link import DocLinkMixin
 from ._gt_weights import (
@@ -170,6 +171,9 @@ def loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
     (``diag(S_t)`` of a similarity transform), and the held-out squared
     residuals are averaged with the weights.
     """
+    if is_dask_array(X):
+        return dask_loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
+                               ground_truth_weight, scorer)
     n, n_outputs = Y.shape
     Z0 = spectrum.Z0
     m = spectrum.d.shape[0]
@@ -238,6 +242,8 @@ def kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
     given as indices keep their meaning) each fold drops its zero-weight
     rows, fits its training part weighted and weights its held-out errors.
     """
+    if is_dask_array(X):
+        return dask_kfold_scores(**{k: v for k, v in locals().items()})
     cv = check_cv(cv, y, classifier=classifier)
     # One stage per (weight, round) pair, as in grid_coefficients.
     n_rounds = np.atleast_1d(ground_truth_weights).shape[0] * (max_rounds + 1)

@@ -49,6 +49,7 @@ from scipy import linalg
 from sklearn.utils import check_random_state
 
 from ._checks import check_dense_memory, checked_kernel
+from ._dask import dask_spectrum, is_dask_array
 from ._numpy_backend import NumpyOps
 from .kernels import _kernel_name, _pairwise
 
@@ -399,6 +400,25 @@ def randomized_spectrum(ops, X, Y, *, n_components, random_state,
     )
 
 
+def landmark_index(n_samples, n_components, random_state):
+    """Sorted indices of the Nystroem landmarks among ``n_samples`` rows.
+
+    Drawn by index only, so that the same ``random_state`` picks the same rows
+    of the same data however they are stored (in memory or in blocks).
+    """
+    if n_components >= n_samples:
+        return np.arange(n_samples)
+    return np.sort(random_state.choice(n_samples, size=n_components, replace=False))
+
+
+def nystroem_whitening(ops, landmarks, *, kernel_name="kernel"):
+    """``R = kernel(L, L)^{-1/2}`` on the range of ``kernel(L, L)`` (m x r)."""
+    lam, Q = ops.eigh(ops.kernel(landmarks))
+    lam = clean_spectrum(lam, landmarks.shape[0], kernel_name=kernel_name)
+    r = int(np.count_nonzero(lam > 0))
+    return Q[:, :r] / ops.asarray(np.sqrt(lam[:r]))[None, :]
+
+
 def nystroem_spectrum(ops, X, Y, *, n_components, random_state,
                       kernel_name="kernel", chunk_size=None, row_scale=None):
     """Nystroem landmarks, streamed into an ``n_components`` square Gram matrix.
@@ -409,17 +429,9 @@ def nystroem_spectrum(ops, X, Y, *, n_components, random_state,
     n = X.shape[0]
     m = n_components
     Y = _scaled_targets(Y, row_scale)
-    if m >= n:
-        index = np.arange(n)
-    else:
-        index = np.sort(random_state.choice(n, size=m, replace=False))
-    landmarks = X[index]
-    # R = kernel(L, L)^{-1/2} on the range of kernel(L, L).
-    lam, Q = ops.eigh(ops.kernel(landmarks))
-    lam = clean_spectrum(lam, m, kernel_name=kernel_name)
-    r = int(np.count_nonzero(lam > 0))
-    R = Q[:, :r] / ops.asarray(np.sqrt(lam[:r]))[None, :]
-    del Q
+    landmarks = X[landmark_index(n, m, random_state)]
+    R = nystroem_whitening(ops, landmarks, kernel_name=kernel_name)
+    r = R.shape[1]
     # Stream C = Phi^T Phi and Phi^T Y over chunks of rows, with the features
     # Phi = kernel(X, L) R whitened chunk by chunk: accumulating
     # kernel(X, L)^T kernel(X, L) first would be three times cheaper but
@@ -444,6 +456,25 @@ def nystroem_spectrum(ops, X, Y, *, n_components, random_state,
         P += Phi.T @ ops.asarray(Y[start:stop])
         del Phi
     C = ops.symmetrize_upper(C)
+    return nystroem_from_gram(
+        ops, C, P, landmarks=landmarks, R=R, n_samples=n, energy=_energy(Y),
+        total=np.einsum("iq,iq->q", Y, Y), kernel_name=kernel_name,
+        row_scale=row_scale,
+    )
+
+
+def nystroem_from_gram(ops, C, P, *, landmarks, R, n_samples, energy, total,
+                       kernel_name="kernel", row_scale=None):
+    """The Nystroem spectrum from the summed ``C = Phi^T Phi`` and ``P = Phi^T Y``.
+
+    The part of the solver after the pass over the rows, shared by the
+    in-memory pass above and the block-wise one of :mod:`._dask`. ``energy``
+    and ``total`` are ``||y||^2`` per output (``total`` enters the energy
+    outside the kept span); ``row_scale`` that of the weighted rows.
+    """
+    n = n_samples
+    m = landmarks.shape[0]
+    r = R.shape[1]
     C /= n
     s, W = ops.eigh(C)
     s = clean_spectrum(s, n, kernel_name=kernel_name)
@@ -451,7 +482,7 @@ def nystroem_spectrum(ops, X, Y, *, n_components, random_state,
     # z_0 = S^{-1/2} W^T Phi^T y / sqrt(K): y in the orthonormal eigenvectors
     # Phi W S^{-1/2} / sqrt(K) of Phi Phi^T / K.
     WtP = ops.to_numpy(W.T @ P)
-    Z0 = np.zeros((m, Y.shape[1]))
+    Z0 = np.zeros((m, P.shape[1]))
     inv_sqrt = np.zeros(r)
     inv_sqrt[positive] = 1.0 / np.sqrt(s[positive] * n)
     Z0[:r] = WtP * inv_sqrt[:, None]
@@ -460,10 +491,14 @@ def nystroem_spectrum(ops, X, Y, *, n_components, random_state,
     dual_map = ops.zeros((m, m))
     dual_map[:, :r] = (R @ W) * ops.asarray(np.sqrt(s) / math.sqrt(n))[None, :]
     n_span = int(np.count_nonzero(positive))
+    if n_span >= n:
+        residual = np.zeros(P.shape[1])
+    else:
+        residual = np.maximum(total - np.einsum("iq,iq->q", Z0, Z0), 0.0)
     return Spectrum(
-        d=d, Z0=Z0, residual=_energy_outside(Y, Z0, n_span, n),
-        energy=_energy(Y), n_samples=n, dual_map=dual_map, X_fit=landmarks,
-        U=None, ops=ops, solver="nystroem", row_scale=row_scale,
+        d=d, Z0=Z0, residual=residual, energy=energy, n_samples=n,
+        dual_map=dual_map, X_fit=landmarks, U=None, ops=ops, solver="nystroem",
+        row_scale=row_scale,
     )
 
 
@@ -529,6 +564,8 @@ def compute_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
     -------
     spectrum : Spectrum
     """
+    if is_dask_array(X):
+        return dask_spectrum(X, Y, **{k: v for k, v in locals().items() if k not in "XY"})
     _check_solver(X.shape[0], kernel=kernel, eigen_solver=eigen_solver,
                   n_components=n_components, store_eigenvectors=store_eigenvectors)
     check_dense_memory(X.shape[0], eigen_solver=eigen_solver, device=device)

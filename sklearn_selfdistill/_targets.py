@@ -13,6 +13,7 @@ from sklearn.preprocessing import label_binarize
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import _check_sample_weight
 
+from ._dask import computed, encode_blocks, is_dask_array
 from ._scoring import PrecomputedResponse
 
 __all__ = ["LabelCoding", "RegressionCoding", "WeightedRows", "weighted_mse"]
@@ -76,6 +77,13 @@ def weighted_mse(R, sample_weight):
     )
 
 
+def _abs_max(Y, axis=None):
+    """``max|Y|`` (0 for no rows), computed for a dask ``Y``."""
+    if is_dask_array(Y):
+        return computed(abs(Y).max(axis=axis))[0]
+    return np.max(np.abs(Y), axis=axis, initial=0.0)
+
+
 def _power_of_two_above(a):
     """The power of two just above ``|a|`` (1 for 0): dividing by it is exact."""
     return np.ldexp(1.0, np.frexp(np.abs(a))[1])
@@ -111,7 +119,7 @@ class RegressionCoding:
             # Divide by a power of two near max|y| before squaring: the
             # variance of y * 1e-200 underflows and that of y * 1e160
             # overflows otherwise; the division is exact.
-            unit = _power_of_two_above(np.max(np.abs(Y), axis=0, initial=0.0))
+            unit = _power_of_two_above(_abs_max(Y, axis=0))
             scaled = Y / unit
             if sample_weight is None:
                 mean = scaled.mean(axis=0)
@@ -123,8 +131,9 @@ class RegressionCoding:
                 )
             mean = mean * unit
             std = np.where(std > 0, std * unit, 1.0)
+            mean, std = computed(mean, std)
         else:
-            unit = _power_of_two_above(np.max(np.abs(Y), initial=0.0))
+            unit = _power_of_two_above(_abs_max(Y))
             mean = np.zeros(Y.shape[1])
             std = np.full(Y.shape[1], unit)
         return cls(mean, std, y.ndim == 1, normalize_y)
@@ -221,6 +230,8 @@ class LabelCoding:
         ]
 
     def encode(self, y):
+        if is_dask_array(y):
+            return encode_blocks(self.encode, y, self.scale.shape[0])
         # With the classes given, a subset of the data (a fold) is coded with
         # the same columns as the whole.
         return label_binarize(
