@@ -173,7 +173,7 @@ def loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
     """
     if is_dask_array(X):
         return dask_loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
-                               ground_truth_weight, scorer)
+                               ground_truth_weights, scorer)
     n, n_outputs = Y.shape
     Z0 = spectrum.Z0
     m = spectrum.d.shape[0]
