@@ -328,7 +328,8 @@ class _BaseSelfDistilledKernelCV(BaseEstimator):
         grid = dict(epsilons=epsilons, max_rounds=self.max_rounds,
                     ground_truth_weight=self.ground_truth_weight, scorer=scorer)
         if self.cv is None:
-            spectrum = compute_spectrum(X, Y, **solver_params(self))
+            spectrum = compute_spectrum(X, Y, **solver_params(self),
+                                        need_basis=True)
             scores, errors, valid, infeasible, splits = loo_scores(
                 spectrum, X, Y, y, coding, **grid
             )

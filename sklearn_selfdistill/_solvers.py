@@ -37,11 +37,16 @@ and the device from an estimator's parameters; a new solver is a function
 import math
 
 import numpy as np
-from scipy import linalg
-
 from sklearn.utils import check_random_state
 
 from ._numpy_backend import NumpyOps
+from ._tridiag import (
+    PSD_TOLERANCE,
+    TridiagonalEigenvectors,
+    clean_spectrum,
+    eigh_descending,
+    null_space_threshold,
+)
 from .kernels import _kernel_name, _pairwise
 
 __all__ = [
@@ -57,20 +62,6 @@ __all__ = [
 #: Rows of one chunk times n_components kept at most this many floats (64 MiB).
 _CHUNK_FLOATS = 2**23
 
-#: A most-negative eigenvalue below ``-PSD_TOLERANCE * max|d|`` means the kernel
-#: is not positive semi-definite (MATH.md section 1).
-PSD_TOLERANCE = 1e-8
-
-
-def null_space_threshold(d_max, n_samples):
-    """Eigenvalues at or below this value count as exactly zero.
-
-    The threshold is ``n_samples * finfo(float64).eps * d_max``: round-off of a
-    symmetric eigensolver is of that size, and letting such eigenvalues absorb
-    residual energy creates spurious roots of eq. (21).
-    """
-    return n_samples * np.finfo(np.float64).eps * max(float(d_max), 0.0)
-
 
 def eigh_gram(gram, *, kernel_name="kernel", overwrite=False, eigenvectors=True):
     """Eigendecomposition of a normalised Gram matrix, descending.
@@ -82,7 +73,8 @@ def eigh_gram(gram, *, kernel_name="kernel", overwrite=False, eigenvectors=True)
     kernel_name : str, default="kernel"
         Name used in the error raised for an indefinite matrix.
     overwrite : bool, default=False
-        Let LAPACK overwrite ``gram`` (saves one K x K copy).
+        Let LAPACK overwrite ``gram`` (saves one K x K copy), C- or
+        Fortran-ordered alike.
     eigenvectors : bool, default=True
         Whether to compute the eigenvectors.
 
@@ -92,7 +84,7 @@ def eigh_gram(gram, *, kernel_name="kernel", overwrite=False, eigenvectors=True)
         Eigenvalues in descending order, with the numerical null space
         (:func:`null_space_threshold`) set to exactly 0.
     U : ndarray of shape (K, K) or None
-        Matching orthonormal eigenvectors as columns.
+        Matching orthonormal eigenvectors as columns (contiguous).
 
     Raises
     ------
@@ -103,47 +95,10 @@ def eigh_gram(gram, *, kernel_name="kernel", overwrite=False, eigenvectors=True)
     n = gram.shape[0]
     if n == 0:
         return np.zeros(0), (np.zeros((0, 0)) if eigenvectors else None)
-    if eigenvectors:
-        d, U = linalg.eigh(
-            gram, overwrite_a=overwrite, check_finite=False, driver="evr"
-        )
-    else:
-        d = linalg.eigh(
-            gram, eigvals_only=True, overwrite_a=overwrite, check_finite=False
-        )
-        U = None
-    d = d[::-1].copy()
-    if U is not None:
-        U = U[:, ::-1]
+    if not overwrite:
+        gram = np.array(gram, dtype=np.float64, order="F")
+    d, U = eigh_descending(gram, eigenvectors=eigenvectors)
     return clean_spectrum(d, n, kernel_name=kernel_name), U
-
-
-def clean_spectrum(d, n_samples, *, kernel_name="kernel"):
-    """Check a descending spectrum for definiteness and zero its null space.
-
-    Shared by the exact and the low-rank eigensolvers: ``d`` may hold only the
-    leading eigenvalues of a Gram matrix of ``n_samples`` points, and the
-    null-space threshold of :func:`null_space_threshold` uses ``n_samples``.
-    Modifies ``d`` in place and returns it.
-
-    Raises
-    ------
-    ValueError
-        If ``d`` has a negative eigenvalue below ``-1e-8 * max|d|``.
-    """
-    if d.shape[0] == 0:
-        return d
-    scale = max(abs(d[0]), abs(d[-1]))
-    if scale > 0 and d[-1] < -PSD_TOLERANCE * scale:
-        raise ValueError(
-            f"The Gram matrix of kernel={kernel_name!r} is not positive "
-            f"semi-definite on these data (smallest eigenvalue {d[-1]:.3g}, "
-            f"largest {d[0]:.3g}); self-distillation needs a positive "
-            "semi-definite kernel. Use e.g. 'rbf', 'laplacian', 'linear', "
-            "'poly' or 'green_spline'."
-        )
-    d[d <= null_space_threshold(d[0], n_samples)] = 0.0
-    return d
 
 
 class Spectrum:
@@ -248,6 +203,17 @@ class Spectrum:
         if self.U is not None:
             U = self.eigenvectors()
             return lambda start, stop: U[start:stop]
+        if isinstance(self.dual_map, TridiagonalEigenvectors):
+            # Rows of U without forming it: U^T E = U[start:stop]^T for the
+            # identity columns E (O(K^2) per row; searches ask for U instead).
+            op, n = self.dual_map, self.n_samples
+
+            def rows(start, stop):
+                E = np.zeros((n, stop - start))
+                E[np.arange(start, stop), np.arange(stop - start)] = 1.0
+                return op.rotate(E).T
+
+            return rows
         d = self.d
         scale = np.divide(self.dual_scale, d, out=np.zeros_like(d), where=d > 0)
         F_map = self.dual_map * ops.asarray(scale)[None, :]
@@ -262,6 +228,9 @@ class Spectrum:
         Predictions of round ``t`` are this times ``dual_scale * (B_t / d) z_0``.
         """
         ops = self.ops
+        if isinstance(self.dual_map, TridiagonalEigenvectors):
+            # K U = (U^T K^T)^T, U applied through its factors.
+            return self.dual_map.rotate(np.asarray(K).T).T
         return ops.to_numpy(ops.asarray(K) @ self.dual_map)
 
 
@@ -279,8 +248,18 @@ def _energy_outside(Y, Z0, n_kept, n_samples):
     return np.maximum(total - kept, 0.0)
 
 
-def dense_spectrum(ops, X, Y, *, n_components=None, kernel_name="kernel"):
-    """Exact eigendecomposition (all pairs, or the leading ``n_components``)."""
+def dense_spectrum(ops, X, Y, *, n_components=None, kernel_name="kernel",
+                   eigenvectors=True):
+    """Exact eigendecomposition (all pairs, or the leading ``n_components``).
+
+    The Gram matrix is formed once and overwritten by the eigensolver (a copy
+    only of a ``kernel="precomputed"`` input, never modified). With
+    ``eigenvectors=False`` and all pairs, on numpy, ``U`` is never formed:
+    the tridiagonal reduction gives ``d`` and ``z_0`` and the spectrum's
+    ``dual_map`` applies ``U`` through the reflectors
+    (:func:`._tridiag.tridiagonal_eigh`). Peak memory about ``2 K^2``
+    doubles either way: the Gram matrix and ``U`` (or ``V``).
+    """
     n = X.shape[0]
     gram = ops.kernel(X)
     if ops.shares_memory(gram, X):
@@ -289,17 +268,27 @@ def dense_spectrum(ops, X, Y, *, n_components=None, kernel_name="kernel"):
         gram = gram / n  # G of eq. (16)
     else:
         gram /= n  # G of eq. (16), in place
-    if n == 0:
-        d, U = np.zeros(0), ops.zeros((0, 0))
+    tridiagonal = (
+        not eigenvectors and n_components is None and n > 0
+        and hasattr(ops, "tridiagonal_eigh")
+    )
+    if tridiagonal:
+        d, Z0, U = ops.tridiagonal_eigh(gram, Y, kernel_name=kernel_name)
+        del gram
+        dual_map, U_kept = U, None
     else:
-        d, U = ops.eigh(gram, top=n_components)
-    del gram
-    d = clean_spectrum(d, n, kernel_name=kernel_name)
-    Z0 = ops.to_numpy(U.T @ ops.asarray(Y))
+        if n == 0:
+            d, U = np.zeros(0), ops.zeros((0, 0))
+        else:
+            d, U = ops.eigh(gram, top=n_components)
+        del gram
+        d = clean_spectrum(d, n, kernel_name=kernel_name)
+        Z0 = ops.to_numpy(U.T @ ops.asarray(Y))
+        dual_map, U_kept = U, U
     return Spectrum(
         d=d, Z0=Z0, residual=_energy_outside(Y, Z0, d.shape[0], n),
-        energy=_energy(Y), n_samples=n, dual_map=U, dual_scale=1.0 / n, X_fit=X,
-        U=U, ops=ops, solver="dense",
+        energy=_energy(Y), n_samples=n, dual_map=dual_map, dual_scale=1.0 / n,
+        X_fit=X, U=U_kept, ops=ops, solver="dense",
     )
 
 
@@ -441,7 +430,8 @@ def _check_solver(n_samples, *, kernel, eigen_solver, n_components,
 
 def compute_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
                      kernel_params=None, eigen_solver="dense", n_components=None,
-                     random_state=None, device=None, store_eigenvectors=False):
+                     random_state=None, device=None, store_eigenvectors=False,
+                     need_basis=False):
     """The spectrum of ``kernel(X, X) / K`` and ``Y`` by the chosen solver.
 
     The one place where ``eigen_solver`` and ``device`` are turned into
@@ -454,6 +444,11 @@ def compute_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
         Training points, or the Gram matrix with ``kernel="precomputed"``.
     Y : ndarray of shape (K, Q)
         Targets, one column per output.
+    need_basis : bool, default=False
+        Whether the caller needs the rows of the eigenbasis
+        (:meth:`Spectrum.basis_rows`, the leave-one-out search): the dense
+        solver then forms ``U``, as with ``store_eigenvectors=True``;
+        otherwise it skips it (:func:`dense_spectrum`).
 
     Returns
     -------
@@ -471,7 +466,8 @@ def compute_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
         ops = TorchOps(device, **kernel_kwargs)
     name = _kernel_name(kernel)
     if eigen_solver == "dense":
-        return dense_spectrum(ops, X, Y, kernel_name=name)
+        return dense_spectrum(ops, X, Y, kernel_name=name,
+                              eigenvectors=store_eigenvectors or need_basis)
     return SOLVERS[eigen_solver](
         ops, X, Y, n_components=n_components,
         random_state=check_random_state(random_state), kernel_name=name,
