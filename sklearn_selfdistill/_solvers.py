@@ -9,9 +9,14 @@ unfittable), and a linear map from the eigenbasis to dual coefficients on
 
     dual_t = dual_map @ ((B_t / d) * z_0)
 
-* ``"dense"``: the exact eigendecomposition (LAPACK ``syevr`` with overwrite:
-  about one extra ``K x K`` matrix besides the eigenvectors), optionally only
-  its leading ``n_components`` pairs; ``dual_map = U / K``.
+* ``"dense"``: the exact spectrum, in place on the Gram matrix (no copy of
+  it). Without eigenvectors (a fit with ``store_eigenvectors=False``) the
+  tridiagonal reduction gives ``d`` and ``z_0`` and ``dual_map`` applies
+  ``U`` through its Householder reflectors (:mod:`._tridiag`), skipping the
+  ``O(K^3)`` back-transformation; with them (``store_eigenvectors=True``,
+  ``n_components``, the leave-one-out search) LAPACK ``syevr`` forms ``U``,
+  contiguous. ``dual_map = U``, ``dual_scale = 1 / K``; about ``2 K^2``
+  doubles at peak either way (the Gram matrix and ``U`` or ``V``).
 * ``"randomized"``: the leading eigenpairs of the exact Gram matrix from a
   randomized range finder with subspace iteration (Halko, Martinsson and
   Tropp, 2011, Alg. 4.4 and 5.3); it still forms the ``K x K`` matrix.
@@ -124,7 +129,10 @@ class Spectrum:
         The points the dual coefficients live on (training points or
         landmarks).
     U : array or None
-        The kept eigenvectors as columns (dense and randomized solvers).
+        The kept eigenvectors as columns (randomized solver, dense solver
+        when asked for them); ``None`` with Nystroem and with the dense
+        solver's tridiagonal path, whose ``dual_map`` is a
+        :class:`._tridiag.TridiagonalEigenvectors`.
     ops : NumpyOps or TorchOps
         The array operations the arrays above belong to.
     solver : str
