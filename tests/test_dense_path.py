@@ -208,3 +208,30 @@ def test_peak_memory_of_dense_fit_and_search(which):
     # of size n^2 (numpy reports its buffers to tracemalloc; LAPACK's
     # workspaces are allocated by numpy too when scipy requests them).
     assert _peak(3000, which) <= 2.1
+
+
+@pytest.mark.parametrize("top", [None, 5])
+def test_torch_eigh_reorders_into_the_input_memory(top):
+    torch = pytest.importorskip("torch")
+    from sklearn_selfdistill._torch_backend import TorchOps
+
+    ops = TorchOps("cpu", kernel="rbf", gamma=3.0, degree=3, coef0=1,
+                   kernel_params=None)
+    X, _ = _data(40)
+    G = rbf_kernel(X, gamma=3.0) / 40
+    M = torch.tensor(G)
+    pointer = M.data_ptr()
+    d, U = ops.eigh(M, top=top)
+    d_ref, U_ref = np.linalg.eigh(G)
+    k = 40 if top is None else top
+    assert np.all(np.diff(d) <= 0) and d.shape == (k,)
+    _close(d, d_ref[::-1][:k], rtol=1e-12)
+    if top is None:
+        # The descending eigenvectors went back into M: no third n x n array.
+        assert U.data_ptr() == pointer
+    assert U.is_contiguous() and tuple(U.shape) == (40, k)
+    U = U.numpy()
+    _close(U.T @ U, np.eye(k), rtol=1e-12, scale=1.0)
+    V = U_ref[:, ::-1][:, :k]
+    _close((U * d) @ U.T, (V * d_ref[::-1][:k]) @ V.T, rtol=1e-12,
+           scale=d_ref.max())
