@@ -45,7 +45,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ._numpy_backend import NumpyOps
-from ._tridiag import (
+from ._tridiag import (  # noqa: F401 (PSD_TOLERANCE, null_space_threshold re-exported)
     PSD_TOLERANCE,
     TridiagonalEigenvectors,
     clean_spectrum,

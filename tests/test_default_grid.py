@@ -3,7 +3,6 @@
 import warnings
 
 import numpy as np
-import pytest
 from numpy.testing import assert_allclose
 from sklearn.metrics import r2_score
 

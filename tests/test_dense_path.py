@@ -17,7 +17,6 @@ from sklearn.metrics.pairwise import rbf_kernel
 from sklearn_selfdistill import (
     SelfDistilledKernelRidge,
     SelfDistilledKernelRidgeClassifier,
-    SelfDistilledKernelRidgeCV,
 )
 from sklearn_selfdistill._numpy_backend import NumpyOps
 from sklearn_selfdistill._solvers import compute_spectrum, dense_spectrum
