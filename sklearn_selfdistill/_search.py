@@ -28,7 +28,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._dask import dask_kfold_scores, dask_loo_scores, is_dask_array, validate_data
-from ._distill import distill_path, min_reachable_mse
+from ._distill import distill_path
 from ._doc_link import DocLinkMixin
 from ._kernel_ridge import (
     FITTED_ATTRIBUTES,
@@ -37,13 +37,12 @@ from ._kernel_ridge import (
     fit_weights,
     kernel_kwargs,
 )
+from ._grid import check_epsilons, default_epsilons
 from ._solvers import compute_spectrum, solver_params
 from .exceptions import InfeasibleEpsilonError
 from .kernels import _pairwise
 
 __all__ = [
-    "check_epsilons",
-    "default_epsilons",
     "grid_coefficients",
     "kfold_scores",
     "loo_scores",
@@ -53,89 +52,10 @@ __all__ = [
     "selection_on_edge",
 ]
 
-_N_DEFAULT_EPSILONS = 8
-_DEFAULT_EPSILON_RANGE = (1e-3, 0.5)
-
 #: Rows of one chunk of the leave-one-out pass times the larger of
 #: n_components and the number of (epsilon, round, output) columns stay below
 #: this many floats (32 MiB per array).
 _LOO_CHUNK_FLOATS = 2**22
-
-
-def default_epsilons(spectrum, Y, sample_weight=None):
-    """The default grid: 8 points between the reachable floor and ``y``'s scale.
-
-    Today's reference range is ``[1e-3, 0.5] * mean(Y^2)``. An epsilon at or
-    below the smallest training MSE the solver reaches (``floor``: the energy
-    of ``y`` in the null space, and with a low-rank solver outside the kept
-    directions, over ``K``; eq. (21) has no root there) is infeasible, and one
-    at or above an output's mean square collapses round 0. So the grid is
-    ``floor + geomspace(low - floor, high - floor, 8)`` with ``floor`` the
-    largest over the outputs on this spectrum, ``high = 0.5 * min_q
-    mean(y_q^2)`` and ``low = max(1e-3 * mean(Y^2), floor + 1e-3 (high -
-    floor))``: geometric in the distance to the floor, which sets the
-    multiplier ``c`` of eq. (21), and exactly today's grid when the floor is 0.
-
-    Parameters
-    ----------
-    spectrum : Spectrum
-        The spectrum of the training data with the solver in use.
-    Y : ndarray of shape (K, Q)
-        The coded training targets.
-    sample_weight : ndarray of shape (K,), default=None
-        Positive weights of the rows: the mean squares are weighted, as the
-        training MSE of a weighted fit is.
-
-    Returns
-    -------
-    epsilons : ndarray of shape (8,)
-        Increasing, every point above the floor of every output.
-    """
-    low_factor, high_factor = _DEFAULT_EPSILON_RANGE
-    mean_square = np.average(Y * Y, axis=0, weights=sample_weight)
-    reference = float(np.mean(mean_square))
-    d, Z = spectrum.augmented()
-    floor = max(
-        min_reachable_mse(d, Z[:, q], n_samples=spectrum.n_samples)
-        for q in range(Z.shape[1])
-    )
-    high = high_factor * float(mean_square.min())
-    if not high > floor:
-        # An output (almost) without fittable energy: stay below the largest
-        # mean square instead; that output collapses at round 0.
-        high = floor + high_factor * (float(mean_square.max()) - floor)
-    low = max(low_factor * reference, floor + low_factor * (high - floor))
-    if not high > low:
-        return np.geomspace(low_factor, high_factor, _N_DEFAULT_EPSILONS) * reference
-    return floor + np.geomspace(low - floor, high - floor, _N_DEFAULT_EPSILONS)
-
-
-def check_epsilons(epsilons, reference_mse):
-    """The grid of epsilons: user values, or 8 geometric values of the scale.
-
-    ``epsilons=None`` gives the reference grid ``[1e-3, 0.5] * reference_mse``;
-    the CV estimators place theirs by :func:`default_epsilons` instead.
-    """
-    if epsilons is None:
-        if not np.isfinite(reference_mse):
-            raise ValueError(
-                "The mean square of y overflows float64, so the default grid "
-                "of epsilons (fractions of it) cannot be represented; pass "
-                "normalize_y=True (epsilons relative to var(y)) or rescale y."
-            )
-        low, high = _DEFAULT_EPSILON_RANGE
-        return np.geomspace(low, high, _N_DEFAULT_EPSILONS) * reference_mse
-    grid = np.asarray(epsilons, dtype=np.float64)
-    if grid.ndim != 1 or grid.shape[0] == 0:
-        raise ValueError(
-            "epsilons must be a non-empty 1-D array of positive floats (one "
-            f"scalar tolerance per grid point); got shape {grid.shape}."
-        )
-    if not np.all(np.isfinite(grid)) or np.any(grid <= 0):
-        raise ValueError(
-            f"epsilons must be finite and > 0; got {grid.tolist()}."
-        )
-    return grid
 
 
 def grid_coefficients(spectrum, epsilons, max_rounds, ground_truth_weight):

@@ -54,6 +54,7 @@ from sklearn.utils import check_random_state
 from ._checks import check_dense_memory, checked_kernel
 from ._dask import dask_spectrum, is_dask_array
 from ._numpy_backend import NumpyOps
+from ._targets import row_scales
 from ._tridiag import (  # noqa: F401 (PSD_TOLERANCE, null_space_threshold re-exported)
     PSD_TOLERANCE,
     TridiagonalEigenvectors,
@@ -71,7 +72,6 @@ __all__ = [
     "compute_spectrum",
     "eigh_gram",
     "null_space_threshold",
-    "row_scales",
 ]
 
 #: Rows of one chunk times n_components kept at most this many floats (64 MiB).
@@ -275,19 +275,6 @@ def _energy_outside(Y, Z0, n_kept, n_samples):
     total = np.einsum("iq,iq->q", Y, Y)
     kept = np.einsum("iq,iq->q", Z0, Z0)
     return np.maximum(total - kept, 0.0)
-
-
-def row_scales(sample_weight):
-    """``s = sqrt(K w / sum(w))``, or ``None`` when every weight is equal.
-
-    Equal weights give the unweighted problem exactly (no rounding of ``s``).
-    """
-    if sample_weight is None:
-        return None
-    w = np.asarray(sample_weight, dtype=np.float64)
-    if w.size == 0 or np.all(w == w[0]):
-        return None
-    return np.sqrt(w * (w.shape[0] / w.sum()))
 
 
 def _normalised_gram(ops, X, row_scale):
@@ -566,7 +553,8 @@ def compute_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
     spectrum : Spectrum
     """
     if is_dask_array(X):
-        return dask_spectrum(X, Y, **{k: v for k, v in locals().items() if k not in "XY"})
+        return dask_spectrum(X, Y, **{k: v for k, v in locals().items()
+                                      if k not in ("X", "Y")})
     _check_solver(X.shape[0], kernel=kernel, eigen_solver=eigen_solver,
                   n_components=n_components, store_eigenvectors=store_eigenvectors)
     check_dense_memory(X.shape[0], eigen_solver=eigen_solver, device=device)

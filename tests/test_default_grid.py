@@ -12,7 +12,7 @@ from sklearn_selfdistill import (
     SelfDistilledKernelRidgeCV,
 )
 from sklearn_selfdistill._distill import min_reachable_mse
-from sklearn_selfdistill._search import default_epsilons
+from sklearn_selfdistill._grid import default_epsilons
 from sklearn_selfdistill._solvers import Spectrum
 
 
