@@ -20,7 +20,18 @@ Sections (all in one run, medians of several repeats; see benchmarks/README.md):
   fitted in at most 60 s; and the clear infeasibility error when epsilon is
   below the part of y outside the kept span;
 * ``float32``: speed of a float32 ``syevr`` against float64 and the accuracy
-  of the multipliers computed from its spectrum (why float64 is kept).
+  of the multipliers computed from its spectrum (why float64 is kept);
+* ``floor``: a dense ``fit`` (tridiagonal path, no eigenvectors) against
+  ``eigh`` with vectors and ``eigvalsh`` of the same Gram matrix, at
+  n = 2000, 4000, 6000, interleaved (target fit / eigvalsh <= 1.6);
+* ``peak``: peak memory (tracemalloc, Gram matrix included) of a dense fit
+  and of the dense leave-one-out search at n = 3000 (target <= 2.1 n^2
+  doubles above X);
+* ``lowrank_cv``: ``SelfDistilledKernelRidgeCV(eigen_solver="nystroem",
+  n_components=1000)`` at its default grid against
+  ``make_pipeline(Nystroem(n_components=1000), RidgeCV(alphas=logspace(-6, 2,
+  9)))`` at n = 100k and 300k: time, peak memory (tracemalloc) and test R^2
+  (target: within 0.005 of the pipeline's).
 
 Run: ``python benchmarks/bench_kernel.py`` (about 15 minutes on two cores),
 ``--quick`` for a small smoke run, ``--only rounds,naive`` for some sections;
@@ -115,6 +126,49 @@ def run_child(spec):
         seconds = time.perf_counter() - start
         print(json.dumps(dict(seconds=seconds,
                               extra_n2=(peak_rss_bytes() - base) / (8.0 * n * n))))
+    elif task in ("peak_fit", "peak_loo"):
+        import tracemalloc
+
+        from sklearn_selfdistill import SelfDistilledKernelRidgeCV
+
+        X, y = make_data(n)
+        est = (model(n_rounds=10) if task == "peak_fit"
+               else SelfDistilledKernelRidgeCV(gamma=GAMMA))
+        tracemalloc.start()
+        start = time.perf_counter()
+        est.fit(X, y)
+        seconds = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1]
+        print(json.dumps(dict(seconds=seconds, extra_n2=peak / (8.0 * n * n))))
+    elif task in ("lowrank_cv", "lowrank_pipeline"):
+        import tracemalloc
+
+        from sklearn.kernel_approximation import Nystroem
+        from sklearn.linear_model import RidgeCV
+        from sklearn.pipeline import make_pipeline
+
+        from sklearn_selfdistill import SelfDistilledKernelRidgeCV
+
+        X, y = make_data(n, seed=1)
+        X_test, y_test = make_data(10_000, seed=2)
+        if task == "lowrank_cv":
+            est = SelfDistilledKernelRidgeCV(
+                gamma=GAMMA, eigen_solver="nystroem", n_components=1000,
+                random_state=0,
+            )
+        else:
+            est = make_pipeline(
+                Nystroem(gamma=GAMMA, n_components=1000, random_state=0),
+                RidgeCV(alphas=np.logspace(-6, 2, 9)),
+            )
+        tracemalloc.start()
+        start = time.perf_counter()
+        est.fit(X, y)
+        seconds = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        print(json.dumps(dict(seconds=seconds, peak_mb=peak / 2**20,
+                              r2=r2_score(y_test, est.predict(X_test)))))
     elif task == "nystroem":
         X, y = make_data(n, seed=1)
         X_test, _ = make_data(10_000, seed=2)
@@ -369,6 +423,67 @@ def section_float32(quick):
         print(f"{fraction:8.2f}              {worst:.2g}")
 
 
+def cpu_timed(fn):
+    """CPU seconds of ``fn()``: robust to waiting for a core on a shared machine
+    (meaningful with one BLAS thread, ``--threads 1``)."""
+    start = time.process_time()
+    fn()
+    return time.process_time() - start
+
+
+def section_floor(quick):
+    sizes = (500, 1000) if quick else (2000, 4000, 6000)
+    print("\n## The dense fit at its floor (CPU seconds, medians, interleaved)")
+    print("n      fit (s)  eigh (s)  eigvalsh (s)  fit/eigh  fit/eigvalsh  "
+          "eigh/eigvalsh  load")
+    for n in sizes:
+        repeats = 1 if quick else (2 if n > 4000 else 3)
+        X, y = make_data(n)
+        G = rbf_kernel(X, gamma=GAMMA)
+        G /= n
+        times = {"fit": [], "eigh": [], "eigvalsh": []}
+        for _ in range(repeats):
+            times["fit"].append(cpu_timed(lambda: model(n_rounds=10).fit(X, y)))
+            # The same Gram matrix, Fortran-ordered and overwritten: neither
+            # reference pays for a copy.
+            A = np.asfortranarray(G)
+            times["eigh"].append(cpu_timed(lambda: linalg.eigh(
+                A, overwrite_a=True, check_finite=False, driver="evr")))
+            A = np.asfortranarray(G)
+            times["eigvalsh"].append(cpu_timed(lambda: linalg.eigh(
+                A, eigvals_only=True, overwrite_a=True, check_finite=False,
+                driver="evr")))
+            del A
+        f, e, v = (statistics.median(times[k]) for k in ("fit", "eigh", "eigvalsh"))
+        print(f"{n:<6d} {f:8.2f} {e:9.2f} {v:13.2f} {f / e:9.2f} {f / v:13.2f} "
+              f"{e / v:14.2f}  {os.getloadavg()[0]:.1f}")
+
+
+def section_peak(quick):
+    n = 800 if quick else 3000
+    print(f"\n## Peak memory at n = {n} (tracemalloc, Gram matrix included)")
+    for task, name in (("peak_fit", "dense fit, 10 rounds"),
+                       ("peak_loo", "dense leave-one-out search, default grid")):
+        r = child(task, n)
+        print(f"{name}: {r['extra_n2']:.2f} n^2 doubles above X "
+              f"(target <= 2.1), {r['seconds']:.2f} s")
+
+
+def section_lowrank_cv(quick):
+    sizes = (20_000,) if quick else (100_000, 300_000)
+    print("\n## Nystroem search (1000 components, default grid) against "
+          "Nystroem + RidgeCV (9 alphas)")
+    print("n        package (s)  pipeline (s)  time ratio  package MB  "
+          "pipeline MB  package R^2  pipeline R^2  load")
+    for n in sizes:
+        a = child("lowrank_cv", n)
+        b = child("lowrank_pipeline", n)
+        print(f"{n:<8d} {a['seconds']:11.1f} {b['seconds']:13.1f} "
+              f"{b['seconds'] / a['seconds']:11.2f} {a['peak_mb']:11.0f} "
+              f"{b['peak_mb']:12.0f} {a['r2']:12.4f} {b['r2']:13.4f}  "
+              f"{os.getloadavg()[0]:.1f}")
+
+
 SECTIONS = {
     "drivers": section_drivers,
     "memory": section_memory,
@@ -377,6 +492,9 @@ SECTIONS = {
     "r2": section_r2,
     "scale": section_scale,
     "float32": section_float32,
+    "floor": section_floor,
+    "peak": section_peak,
+    "lowrank_cv": section_lowrank_cv,
 }
 
 

@@ -28,8 +28,11 @@ class SelfDistilledKernelRidgeClassifierCV(ClassifierMixin, _BaseSelfDistilledKe
     ----------
     epsilons : array-like of shape (n_epsilons,), default=None
         Tolerances on the coded targets to try. ``None`` means 8 values
-        geometrically spaced between 1e-3 and 0.5 (the coded targets have
-        mean square 1).
+        between 1e-3 and 0.5 (the coded targets have mean square 1), placed
+        above the smallest training MSE the solver reaches on the training
+        data (the floor of eq. (21)), as in
+        :class:`SelfDistilledKernelRidgeCV`: geometric in the distance to the
+        floor, so that no default point is infeasible on the training data.
     max_rounds : int, default=10
         Largest number of self-distillation rounds tried.
     kernel : str, callable or Kernel, default="rbf"

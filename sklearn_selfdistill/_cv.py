@@ -28,10 +28,20 @@ class SelfDistilledKernelRidgeCV(RegressorMixin, _BaseSelfDistilledKernelCV):
     ----------
     epsilons : array-like of shape (n_epsilons,), default=None
         Training mean squared error tolerances to try. ``None`` means 8
-        values geometrically spaced between 1e-3 and 0.5 times the mean
-        square of ``y`` (averaged over outputs), or of the standardised ``y``
-        with ``normalize_y=True`` (then the values are fractions of
-        ``var(y)``, as :class:`SelfDistilledKernelRidge`'s ``epsilon``).
+        values between 1e-3 and 0.5 times the mean square of ``y`` (averaged
+        over outputs), or of the standardised ``y`` with ``normalize_y=True``
+        (then the values are fractions of ``var(y)``, as
+        :class:`SelfDistilledKernelRidge`'s ``epsilon``), placed relative to
+        what the solver can reach on the training data: geometric in the
+        distance to the smallest reachable training MSE (the floor of eq.
+        (21): the energy of ``y`` in the null space, and with
+        ``eigen_solver="randomized"`` or ``"nystroem"`` outside the kept
+        directions), starting at the larger of 1e-3 times the mean square and
+        just above the largest floor of the outputs, and ending at half the
+        smallest mean square of the outputs, so that no default point is
+        infeasible on the training data (a K-fold fold can still find one
+        infeasible; it then scores worst). With a floor of 0 this is the
+        geometric grid from 1e-3 to 0.5 times the mean square.
     max_rounds : int, default=10
         Largest number of self-distillation rounds tried; every number from
         0 to ``max_rounds`` is scored.

@@ -261,12 +261,14 @@ def _gram_block(X, Y, landmarks, R, kernel_kwargs):
 def dask_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
                   kernel_params=None, eigen_solver="nystroem",
                   n_components=None, random_state=None, device=None,
-                  store_eigenvectors=False, sample_weight=None):
+                  store_eigenvectors=False, sample_weight=None,
+                  need_basis=False):
     """The Nystroem spectrum of a dask X: landmarks, then one block-wise pass.
 
     The keywords are those of :func:`~._solvers.compute_spectrum`. The same
     ``random_state`` draws the same landmarks as the in-memory solver on the
-    same rows, however they are chunked.
+    same rows, however they are chunked. ``need_basis`` changes nothing: a
+    Nystroem spectrum always has the rows of its basis.
     """
     import dask
     from sklearn.utils import check_random_state
@@ -275,7 +277,7 @@ def dask_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
     from ._solvers import (
         _check_solver, landmark_index, nystroem_from_gram, nystroem_whitening,
     )
-    from .kernels import _kernel_name, _pairwise
+    from .kernels import _kernel_name
 
     _check_dask_params(eigen_solver, device)
     _check_no_weights(sample_weight)

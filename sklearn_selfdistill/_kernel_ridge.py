@@ -19,8 +19,8 @@ from ._checks import (
 from ._dask import blockwise, float_targets, validate_data
 from ._distill import report_collapse, self_distill
 from ._doc_link import DocLinkMixin
-from ._solvers import compute_spectrum, row_scales, solver_params
-from ._targets import RegressionCoding, WeightedRows
+from ._solvers import compute_spectrum, solver_params
+from ._targets import RegressionCoding, WeightedRows, row_scales
 from .exceptions import InfeasibleEpsilonError
 from .kernels import _kernel_name, _pairwise
 

@@ -7,6 +7,8 @@ import numpy as np
 from scipy import linalg
 from scipy.linalg import blas
 
+from ._tridiag import eigh_descending, tridiagonal_eigh
+
 __all__ = ["NumpyOps"]
 
 
@@ -31,18 +33,18 @@ class NumpyOps:
     def eigh(self, M, *, top=None):
         """Descending eigenvalues (numpy) and eigenvectors, overwriting ``M``.
 
-        ``syevr`` (MRRR) with overwrite: measured fastest of ``evd``/``evr``/
-        ``numpy.linalg.eigh`` here and the least memory, about one extra
-        ``K x K`` array (the eigenvectors) where ``numpy.linalg.eigh`` takes
-        four. ``top`` computes only the leading ``top`` pairs.
+        ``syevr`` (MRRR) really in place (:func:`._tridiag.eigh_descending`):
+        measured fastest of ``evd``/``evr``/``numpy.linalg.eigh`` here and the
+        least memory, one extra ``K x K`` array (the eigenvectors) where
+        ``numpy.linalg.eigh`` takes four. ``U`` is contiguous (no reversed
+        view in later products). ``top`` computes only the leading ``top``
+        pairs.
         """
-        n = M.shape[0]
-        subset = None if top is None or top >= n else (n - top, n - 1)
-        d, U = linalg.eigh(
-            M, overwrite_a=True, check_finite=False, driver="evr",
-            subset_by_index=subset,
-        )
-        return d[::-1].copy(), U[:, ::-1]
+        return eigh_descending(M, top=top)
+
+    def tridiagonal_eigh(self, M, Y, *, kernel_name):
+        """``(d, Z, U)`` with ``U`` kept as factors (:mod:`._tridiag`)."""
+        return tridiagonal_eigh(M, Y, kernel_name=kernel_name, check_finite=False)
 
     def qr(self, M):
         return linalg.qr(M, mode="economic", overwrite_a=True, check_finite=False)[0]

@@ -31,6 +31,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._dask import dask_kfold_scores, dask_loo_scores, is_dask_array, validate_data
 from ._distill import distill_path
 from ._doc_link import DocLinkMixin
+from ._grid import check_epsilons, default_epsilons
 from ._gt_weights import (
     GROUND_TRUTH_WEIGHTS_CONSTRAINTS,
     resolve_ground_truth_weights,
@@ -53,43 +54,15 @@ from .exceptions import InfeasibleEpsilonError
 from .kernels import _pairwise
 
 __all__ = [
-    "check_epsilons",
     "grid_coefficients",
     "kfold_scores",
     "loo_scores",
 ]
 
-_N_DEFAULT_EPSILONS = 8
-_DEFAULT_EPSILON_RANGE = (1e-3, 0.5)
-
 #: Rows of one chunk of the leave-one-out pass times the larger of
 #: n_components and the number of (epsilon, round, output) columns stay below
 #: this many floats (32 MiB per array).
 _LOO_CHUNK_FLOATS = 2**22
-
-
-def check_epsilons(epsilons, reference_mse):
-    """The grid of epsilons: user values, or 8 geometric values of the scale."""
-    if epsilons is None:
-        if not np.isfinite(reference_mse):
-            raise ValueError(
-                "The mean square of y overflows float64, so the default grid "
-                "of epsilons (fractions of it) cannot be represented; pass "
-                "normalize_y=True (epsilons relative to var(y)) or rescale y."
-            )
-        low, high = _DEFAULT_EPSILON_RANGE
-        return np.geomspace(low, high, _N_DEFAULT_EPSILONS) * reference_mse
-    grid = np.asarray(epsilons, dtype=np.float64)
-    if grid.ndim != 1 or grid.shape[0] == 0:
-        raise ValueError(
-            "epsilons must be a non-empty 1-D array of positive floats (one "
-            f"scalar tolerance per grid point); got shape {grid.shape}."
-        )
-    if not np.all(np.isfinite(grid)) or np.any(grid <= 0):
-        raise ValueError(
-            f"epsilons must be finite and > 0; got {grid.tolist()}."
-        )
-    return grid
 
 
 def grid_coefficients(spectrum, epsilons, max_rounds, ground_truth_weights):
@@ -345,24 +318,35 @@ class _BaseSelfDistilledKernelCV(DocLinkMixin, BaseEstimator):
         mean_square = float(np.mean(Y * Y)) if weights is None else float(
             np.average(np.mean(Y * Y, axis=1), weights=weights)
         )
-        with np.errstate(over="ignore"):
-            reference = float(coding.user_epsilon(mean_square))
-        epsilons = check_epsilons(self.epsilons, reference)
         scorer = None if self.scoring is None else check_scoring(
             self._template(), scoring=self.scoring
         )
+        spectrum = None
+        if self.cv is None or self.epsilons is None:
+            # Leave-one-out scores from it, a default grid is placed on it,
+            # and the refit reuses it.
+            spectrum = compute_spectrum(
+                X, Y, sample_weight=weights, **solver_params(self),
+                need_basis=self.cv is None,
+            )
+        with np.errstate(over="ignore"):
+            reference = float(coding.user_epsilon(mean_square))
+        if self.epsilons is None:
+            check_epsilons(None, reference)  # a scale float64 can represent
+            with np.errstate(over="ignore"):
+                epsilons = coding.user_epsilon(
+                    default_epsilons(spectrum, Y, sample_weight=weights)
+                )
+        else:
+            epsilons = check_epsilons(self.epsilons, reference)
         grid = dict(epsilons=epsilons, max_rounds=self.max_rounds,
                     ground_truth_weights=gt_weights, scorer=scorer,
                     sample_weight=weights)
         if self.cv is None:
-            spectrum = compute_spectrum(
-                X, Y, sample_weight=weights, **solver_params(self)
-            )
             scores, errors, valid, infeasible, splits = loo_scores(
                 spectrum, X, Y, y, coding, **grid
             )
         else:
-            spectrum = None
             # The splits index all rows; each fold drops its zero weights.
             if rows.keep is not None:
                 X, y = X_all, y_all

@@ -16,9 +16,14 @@ a solver sees them) every solver works on ``D^1/2 kernel(X, X) D^1/2`` with
 targets ``s * y``: the weighted problem is then the unweighted one in these
 coordinates (MATH.md and the user guide), and the dual map gains ``diag(s)``.
 
-* ``"dense"``: the exact eigendecomposition (LAPACK ``syevr`` with overwrite:
-  about one extra ``K x K`` matrix besides the eigenvectors), optionally only
-  its leading ``n_components`` pairs; ``dual_map = U / K``.
+* ``"dense"``: the exact spectrum, in place on the Gram matrix (no copy of
+  it). Without eigenvectors (a fit with ``store_eigenvectors=False``) the
+  tridiagonal reduction gives ``d`` and ``z_0`` and ``dual_map`` applies
+  ``U`` through its Householder reflectors (:mod:`._tridiag`), skipping the
+  ``O(K^3)`` back-transformation; with them (``store_eigenvectors=True``,
+  ``n_components``, the leave-one-out search) LAPACK ``syevr`` forms ``U``,
+  contiguous. ``dual_map = U``, ``dual_scale = 1 / K``; about ``2 K^2``
+  doubles at peak either way (the Gram matrix and ``U`` or ``V``).
 * ``"randomized"``: the leading eigenpairs of the exact Gram matrix from a
   randomized range finder with subspace iteration (Halko, Martinsson and
   Tropp, 2011, Alg. 4.4 and 5.3); it still forms the ``K x K`` matrix.
@@ -44,13 +49,19 @@ and the device from an estimator's parameters; a new solver is a function
 import math
 
 import numpy as np
-from scipy import linalg
-
 from sklearn.utils import check_random_state
 
 from ._checks import check_dense_memory, checked_kernel
 from ._dask import dask_spectrum, is_dask_array
 from ._numpy_backend import NumpyOps
+from ._targets import row_scales
+from ._tridiag import (  # noqa: F401 (PSD_TOLERANCE, null_space_threshold re-exported)
+    PSD_TOLERANCE,
+    TridiagonalEigenvectors,
+    clean_spectrum,
+    eigh_descending,
+    null_space_threshold,
+)
 from .kernels import _kernel_name, _pairwise
 
 __all__ = [
@@ -61,25 +72,10 @@ __all__ = [
     "compute_spectrum",
     "eigh_gram",
     "null_space_threshold",
-    "row_scales",
 ]
 
 #: Rows of one chunk times n_components kept at most this many floats (64 MiB).
 _CHUNK_FLOATS = 2**23
-
-#: A most-negative eigenvalue below ``-PSD_TOLERANCE * max|d|`` means the kernel
-#: is not positive semi-definite (MATH.md section 1).
-PSD_TOLERANCE = 1e-8
-
-
-def null_space_threshold(d_max, n_samples):
-    """Eigenvalues at or below this value count as exactly zero.
-
-    The threshold is ``n_samples * finfo(float64).eps * d_max``: round-off of a
-    symmetric eigensolver is of that size, and letting such eigenvalues absorb
-    residual energy creates spurious roots of eq. (21).
-    """
-    return n_samples * np.finfo(np.float64).eps * max(float(d_max), 0.0)
 
 
 def eigh_gram(gram, *, kernel_name="kernel", overwrite=False, eigenvectors=True):
@@ -92,7 +88,8 @@ def eigh_gram(gram, *, kernel_name="kernel", overwrite=False, eigenvectors=True)
     kernel_name : str, default="kernel"
         Name used in the error raised for an indefinite matrix.
     overwrite : bool, default=False
-        Let LAPACK overwrite ``gram`` (saves one K x K copy).
+        Let LAPACK overwrite ``gram`` (saves one K x K copy), C- or
+        Fortran-ordered alike.
     eigenvectors : bool, default=True
         Whether to compute the eigenvectors.
 
@@ -102,7 +99,7 @@ def eigh_gram(gram, *, kernel_name="kernel", overwrite=False, eigenvectors=True)
         Eigenvalues in descending order, with the numerical null space
         (:func:`null_space_threshold`) set to exactly 0.
     U : ndarray of shape (K, K) or None
-        Matching orthonormal eigenvectors as columns.
+        Matching orthonormal eigenvectors as columns (contiguous).
 
     Raises
     ------
@@ -113,47 +110,10 @@ def eigh_gram(gram, *, kernel_name="kernel", overwrite=False, eigenvectors=True)
     n = gram.shape[0]
     if n == 0:
         return np.zeros(0), (np.zeros((0, 0)) if eigenvectors else None)
-    if eigenvectors:
-        d, U = linalg.eigh(
-            gram, overwrite_a=overwrite, check_finite=False, driver="evr"
-        )
-    else:
-        d = linalg.eigh(
-            gram, eigvals_only=True, overwrite_a=overwrite, check_finite=False
-        )
-        U = None
-    d = d[::-1].copy()
-    if U is not None:
-        U = U[:, ::-1]
+    if not overwrite:
+        gram = np.array(gram, dtype=np.float64, order="F")
+    d, U = eigh_descending(gram, eigenvectors=eigenvectors)
     return clean_spectrum(d, n, kernel_name=kernel_name), U
-
-
-def clean_spectrum(d, n_samples, *, kernel_name="kernel"):
-    """Check a descending spectrum for definiteness and zero its null space.
-
-    Shared by the exact and the low-rank eigensolvers: ``d`` may hold only the
-    leading eigenvalues of a Gram matrix of ``n_samples`` points, and the
-    null-space threshold of :func:`null_space_threshold` uses ``n_samples``.
-    Modifies ``d`` in place and returns it.
-
-    Raises
-    ------
-    ValueError
-        If ``d`` has a negative eigenvalue below ``-1e-8 * max|d|``.
-    """
-    if d.shape[0] == 0:
-        return d
-    scale = max(abs(d[0]), abs(d[-1]))
-    if scale > 0 and d[-1] < -PSD_TOLERANCE * scale:
-        raise ValueError(
-            f"The Gram matrix of kernel={kernel_name!r} is not positive "
-            f"semi-definite on these data (smallest eigenvalue {d[-1]:.3g}, "
-            f"largest {d[0]:.3g}); self-distillation needs a positive "
-            "semi-definite kernel. Use e.g. 'rbf', 'laplacian', 'linear', "
-            "'poly' or 'green_spline'."
-        )
-    d[d <= null_space_threshold(d[0], n_samples)] = 0.0
-    return d
 
 
 class Spectrum:
@@ -179,7 +139,10 @@ class Spectrum:
         The points the dual coefficients live on (training points or
         landmarks).
     U : array or None
-        The kept eigenvectors as columns (dense and randomized solvers).
+        The kept eigenvectors as columns (randomized solver, dense solver
+        when asked for them); ``None`` with Nystroem and with the dense
+        solver's tridiagonal path, whose ``dual_map`` is a
+        :class:`._tridiag.TridiagonalEigenvectors`.
     ops : NumpyOps or TorchOps
         The array operations the arrays above belong to.
     solver : str
@@ -264,6 +227,17 @@ class Spectrum:
         if self.U is not None:
             U = self.eigenvectors()
             return lambda start, stop: U[start:stop]
+        if isinstance(self.dual_map, TridiagonalEigenvectors):
+            # Rows of U without forming it: U^T E = U[start:stop]^T for the
+            # identity columns E (O(K^2) per row; searches ask for U instead).
+            op, n = self.dual_map, self.n_samples
+
+            def rows(start, stop):
+                E = np.zeros((n, stop - start))
+                E[np.arange(start, stop), np.arange(stop - start)] = 1.0
+                return op.rotate(E).T
+
+            return rows
         d = self.d
         scale = np.divide(self.dual_scale, d, out=np.zeros_like(d), where=d > 0)
         F_map = self.dual_map * ops.asarray(scale)[None, :]
@@ -283,6 +257,9 @@ class Spectrum:
         Predictions of round ``t`` are this times ``dual_scale * (B_t / d) z_0``.
         """
         ops = self.ops
+        if isinstance(self.dual_map, TridiagonalEigenvectors):
+            # K U = (U^T K^T)^T, U applied through its factors.
+            return self.dual_map.rotate(np.asarray(K).T).T
         return ops.to_numpy(ops.asarray(K) @ self.dual_map)
 
 
@@ -298,19 +275,6 @@ def _energy_outside(Y, Z0, n_kept, n_samples):
     total = np.einsum("iq,iq->q", Y, Y)
     kept = np.einsum("iq,iq->q", Z0, Z0)
     return np.maximum(total - kept, 0.0)
-
-
-def row_scales(sample_weight):
-    """``s = sqrt(K w / sum(w))``, or ``None`` when every weight is equal.
-
-    Equal weights give the unweighted problem exactly (no rounding of ``s``).
-    """
-    if sample_weight is None:
-        return None
-    w = np.asarray(sample_weight, dtype=np.float64)
-    if w.size == 0 or np.all(w == w[0]):
-        return None
-    return np.sqrt(w * (w.shape[0] / w.sum()))
 
 
 def _normalised_gram(ops, X, row_scale):
@@ -339,23 +303,42 @@ def _dual_map(ops, U, row_scale):
 
 
 def dense_spectrum(ops, X, Y, *, n_components=None, kernel_name="kernel",
-                   row_scale=None):
-    """Exact eigendecomposition (all pairs, or the leading ``n_components``)."""
+                   eigenvectors=True, row_scale=None):
+    """Exact eigendecomposition (all pairs, or the leading ``n_components``).
+
+    The Gram matrix is formed once and overwritten by the eigensolver (a copy
+    only of a ``kernel="precomputed"`` input, never modified). With
+    ``eigenvectors=False``, all pairs and equal weights, on numpy, ``U`` is
+    never formed: the tridiagonal reduction gives ``d`` and ``z_0`` and the
+    spectrum's ``dual_map`` applies ``U`` through the reflectors
+    (:func:`._tridiag.tridiagonal_eigh`). Unequal sample weights form ``U``
+    (the dual map is ``diag(s) U``). Peak memory about ``2 K^2`` doubles
+    either way: the Gram matrix and ``U`` (or ``V``).
+    """
     n = X.shape[0]
     gram = _normalised_gram(ops, X, row_scale)
     Y = _scaled_targets(Y, row_scale)
-    if n == 0:
-        d, U = np.zeros(0), ops.zeros((0, 0))
+    tridiagonal = (
+        not eigenvectors and n_components is None and n > 0
+        and row_scale is None and hasattr(ops, "tridiagonal_eigh")
+    )
+    if tridiagonal:
+        d, Z0, U = ops.tridiagonal_eigh(gram, Y, kernel_name=kernel_name)
+        del gram
+        dual_map, U_kept = U, None
     else:
-        d, U = ops.eigh(gram, top=n_components)
-    del gram
-    d = clean_spectrum(d, n, kernel_name=kernel_name)
-    Z0 = ops.to_numpy(U.T @ ops.asarray(Y))
+        if n == 0:
+            d, U = np.zeros(0), ops.zeros((0, 0))
+        else:
+            d, U = ops.eigh(gram, top=n_components)
+        del gram
+        d = clean_spectrum(d, n, kernel_name=kernel_name)
+        Z0 = ops.to_numpy(U.T @ ops.asarray(Y))
+        dual_map, U_kept = _dual_map(ops, U, row_scale), U
     return Spectrum(
         d=d, Z0=Z0, residual=_energy_outside(Y, Z0, d.shape[0], n),
-        energy=_energy(Y), n_samples=n, dual_map=_dual_map(ops, U, row_scale),
-        dual_scale=1.0 / n, X_fit=X, U=U, ops=ops, solver="dense",
-        row_scale=row_scale,
+        energy=_energy(Y), n_samples=n, dual_map=dual_map, dual_scale=1.0 / n,
+        X_fit=X, U=U_kept, ops=ops, solver="dense", row_scale=row_scale,
     )
 
 
@@ -541,7 +524,7 @@ def _check_solver(n_samples, *, kernel, eigen_solver, n_components,
 def compute_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
                      kernel_params=None, eigen_solver="dense", n_components=None,
                      random_state=None, device=None, store_eigenvectors=False,
-                     sample_weight=None):
+                     sample_weight=None, need_basis=False):
     """The spectrum of ``kernel(X, X) / K`` and ``Y`` by the chosen solver.
 
     The one place where ``eigen_solver`` and ``device`` are turned into
@@ -559,13 +542,19 @@ def compute_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
         the spectrum is that of ``D^1/2 kernel(X, X) D^1/2`` with
         ``D = diag(w) / sum(w)`` (module docstring). ``None`` or equal
         weights: ``G = kernel(X, X) / K``.
+    need_basis : bool, default=False
+        Whether the caller needs the rows of the eigenbasis
+        (:meth:`Spectrum.basis_rows`, the leave-one-out search): the dense
+        solver then forms ``U``, as with ``store_eigenvectors=True``;
+        otherwise it skips it (:func:`dense_spectrum`).
 
     Returns
     -------
     spectrum : Spectrum
     """
     if is_dask_array(X):
-        return dask_spectrum(X, Y, **{k: v for k, v in locals().items() if k not in "XY"})
+        return dask_spectrum(X, Y, **{k: v for k, v in locals().items()
+                                      if k not in ("X", "Y")})
     _check_solver(X.shape[0], kernel=kernel, eigen_solver=eigen_solver,
                   n_components=n_components, store_eigenvectors=store_eigenvectors)
     check_dense_memory(X.shape[0], eigen_solver=eigen_solver, device=device)
@@ -582,7 +571,8 @@ def compute_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
     ops.kernel = checked_kernel(ops.kernel, name)
     scale = row_scales(sample_weight)
     if eigen_solver == "dense":
-        return dense_spectrum(ops, X, Y, kernel_name=name, row_scale=scale)
+        return dense_spectrum(ops, X, Y, kernel_name=name, row_scale=scale,
+                              eigenvectors=store_eigenvectors or need_basis)
     return SOLVERS[eigen_solver](
         ops, X, Y, n_components=n_components,
         random_state=check_random_state(random_state), kernel_name=name,

@@ -16,7 +16,8 @@ from sklearn.utils.validation import _check_sample_weight
 from ._dask import computed, encode_blocks, is_dask_array
 from ._scoring import PrecomputedResponse
 
-__all__ = ["LabelCoding", "RegressionCoding", "WeightedRows", "weighted_mse"]
+__all__ = ["LabelCoding", "RegressionCoding", "WeightedRows", "row_scales",
+           "weighted_mse"]
 
 
 class WeightedRows:
@@ -66,6 +67,19 @@ class WeightedRows:
         full = np.zeros((dual.shape[0], self.n_samples) + dual.shape[2:])
         full[:, self.keep] = dual
         return full
+
+
+def row_scales(sample_weight):
+    """``s = sqrt(K w / sum(w))``, or ``None`` when every weight is equal.
+
+    Equal weights give the unweighted problem exactly (no rounding of ``s``).
+    """
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.size == 0 or np.all(w == w[0]):
+        return None
+    return np.sqrt(w * (w.shape[0] / w.sum()))
 
 
 def weighted_mse(R, sample_weight):

@@ -148,13 +148,23 @@ class TorchOps:
 
     # linear algebra
     def eigh(self, M, *, top=None):
-        d, U = self.torch.linalg.eigh(M)
-        del M
-        d = self.to_numpy(d)[::-1].copy()
-        U = U.flip(1)
-        if top is not None and top < d.shape[0]:
-            d, U = d[:top].copy(), U[:, :top]
-        return d, U
+        """Descending eigenpairs; ``M`` is overwritten by the eigenvectors.
+
+        ``torch.linalg.eigh`` has no in-place mode: it always allocates the
+        eigenvectors (and its LAPACK / cuSOLVER workspace) beside ``M``. The
+        descending reordering then goes back into ``M``'s memory block by
+        block instead of through ``U.flip(1)``, a third ``K x K`` array.
+        """
+        torch = self.torch
+        d, U = torch.linalg.eigh(M)
+        n = d.shape[0]
+        k = n if top is None else min(top, n)
+        out = M if k == n else torch.empty((n, k), dtype=U.dtype, device=U.device)
+        for start in range(0, k, 256):
+            stop = min(start + 256, k)
+            out[:, start:stop] = U[:, n - stop:n - start].flip(1)
+        del U
+        return self.to_numpy(d)[::-1][:k].copy(), out
 
     def add_gram(self, M, A):
         return M.addmm_(A.T, A)

@@ -38,9 +38,18 @@ import numpy as np
 from scipy import linalg
 from scipy.linalg import lapack
 
-from ._solvers import clean_spectrum
+__all__ = [
+    "PSD_TOLERANCE",
+    "TridiagonalEigenvectors",
+    "clean_spectrum",
+    "eigh_inplace",
+    "null_space_threshold",
+    "tridiagonal_eigh",
+]
 
-__all__ = ["eigh_inplace", "tridiagonal_eigh", "TridiagonalEigenvectors"]
+#: A most-negative eigenvalue below ``-PSD_TOLERANCE * max|d|`` means the kernel
+#: is not positive semi-definite (MATH.md section 1).
+PSD_TOLERANCE = 1e-8
 
 #: Reflectors per ``dormqr`` call when applying ``Q``: each call copies a panel
 #: of at most ``K x _PANEL`` reflector entries out of the reduced matrix.
@@ -48,6 +57,44 @@ _PANEL = 64
 
 #: Rows per block of the fallback finiteness check (a mask of _ROWS x K bools).
 _ROWS = 256
+
+
+def null_space_threshold(d_max, n_samples):
+    """Eigenvalues at or below this value count as exactly zero.
+
+    The threshold is ``n_samples * finfo(float64).eps * d_max``: round-off of a
+    symmetric eigensolver is of that size, and letting such eigenvalues absorb
+    residual energy creates spurious roots of eq. (21).
+    """
+    return n_samples * np.finfo(np.float64).eps * max(float(d_max), 0.0)
+
+
+def clean_spectrum(d, n_samples, *, kernel_name="kernel"):
+    """Check a descending spectrum for definiteness and zero its null space.
+
+    Shared by the exact and the low-rank eigensolvers: ``d`` may hold only the
+    leading eigenvalues of a Gram matrix of ``n_samples`` points, and the
+    null-space threshold of :func:`null_space_threshold` uses ``n_samples``.
+    Modifies ``d`` in place and returns it.
+
+    Raises
+    ------
+    ValueError
+        If ``d`` has a negative eigenvalue below ``-1e-8 * max|d|``.
+    """
+    if d.shape[0] == 0:
+        return d
+    scale = max(abs(d[0]), abs(d[-1]))
+    if scale > 0 and d[-1] < -PSD_TOLERANCE * scale:
+        raise ValueError(
+            f"The Gram matrix of kernel={kernel_name!r} is not positive "
+            f"semi-definite on these data (smallest eigenvalue {d[-1]:.3g}, "
+            f"largest {d[0]:.3g}); self-distillation needs a positive "
+            "semi-definite kernel. Use e.g. 'rbf', 'laplacian', 'linear', "
+            "'poly' or 'green_spline'."
+        )
+    d[d <= null_space_threshold(d[0], n_samples)] = 0.0
+    return d
 
 
 def _check_square(gram, name):
@@ -76,21 +123,55 @@ def _check_finite(gram, name):
             )
 
 
-def _fortran_view(gram, name):
+def _fortran_view(gram, name, *, transposed=False):
     """The same symmetric matrix as a Fortran-ordered float64 array, no copy.
 
     A C-ordered symmetric matrix equals its transpose, which is Fortran-ordered
     and shares its memory. Anything else (another dtype, a strided view) is
-    copied once into Fortran order.
+    copied once into Fortran order. With ``transposed=True`` also returns
+    whether the result is the transpose of ``gram``: its upper triangle is
+    then the lower triangle of ``gram``, which lets LAPACK read exactly the
+    entries it reads from a copy (the two triangles of a computed Gram matrix
+    may differ in the last bit).
     """
     gram = np.asarray(gram)
     _check_square(gram, name)
     if gram.dtype == np.float64 and gram.flags.writeable:
         if gram.flags.f_contiguous:
-            return gram
+            return (gram, False) if transposed else gram
         if gram.flags.c_contiguous:
-            return gram.T
-    return np.array(gram, dtype=np.float64, order="F")
+            return (gram.T, True) if transposed else gram.T
+    a = np.array(gram, dtype=np.float64, order="F")
+    return (a, False) if transposed else a
+
+
+def eigh_descending(gram, *, top=None, eigenvectors=True):
+    """Descending eigenpairs by ``dsyevr`` in place, spectrum not cleaned.
+
+    The raw step of :func:`eigh_inplace` for callers that clean the spectrum
+    themselves (the low-rank solvers use the number of training points, not
+    the order of ``gram``). Reads the lower triangle of ``gram`` as
+    ``scipy.linalg.eigh`` does, without its Fortran-ordered copy; ``U`` is
+    contiguous (Fortran-ordered), in descending order.
+    """
+    a, transposed = _fortran_view(gram, "gram", transposed=True)
+    n = a.shape[0]
+    if n == 0:
+        return np.zeros(0), (np.zeros((0, 0), order="F") if eigenvectors else None)
+    if top is not None and not 1 <= top:
+        raise ValueError(f"top must be None or a positive integer; got {top!r}.")
+    subset = None if top is None or top >= n else (n - top, n - 1)
+    if eigenvectors:
+        d, U = linalg.eigh(a, lower=not transposed, overwrite_a=True,
+                           check_finite=False, driver="evr",
+                           subset_by_index=subset)
+        U = _reverse_columns(np.asfortranarray(U))
+    else:
+        d = linalg.eigh(a, lower=not transposed, eigvals_only=True,
+                        overwrite_a=True, check_finite=False, driver="evr",
+                        subset_by_index=subset)
+        U = None
+    return d[::-1].copy(), U
 
 
 def _reverse_columns(M, block=16):
@@ -120,7 +201,7 @@ def eigh_inplace(gram, *, kernel_name="kernel", eigenvectors=True, top=None,
 
     The in-place counterpart of ``_solvers.eigh_gram`` with the same
     conventions: eigenvalues in descending order, the numerical null space
-    (``_solvers.null_space_threshold``) set to exactly 0, the same error for
+    (:func:`null_space_threshold`) set to exactly 0, the same error for
     an indefinite matrix. LAPACK's ``dsyevr`` (MRRR) works directly on the
     memory of ``gram``, whether it is C- or Fortran-ordered.
 
@@ -155,24 +236,12 @@ def eigh_inplace(gram, *, kernel_name="kernel", eigenvectors=True, top=None,
         If ``gram`` is not square, not finite, or has a negative eigenvalue
         below ``-1e-8 * max|d|`` (the kernel is not positive semi-definite).
     """
-    a = _fortran_view(gram, "gram")
-    n = a.shape[0]
-    if n == 0:
-        return np.zeros(0), (np.zeros((0, 0), order="F") if eigenvectors else None)
-    if check_finite:
-        _check_finite(a, "gram")
-    if top is not None and not 1 <= top:
-        raise ValueError(f"top must be None or a positive integer; got {top!r}.")
-    subset = None if top is None or top >= n else (n - top, n - 1)
-    if eigenvectors:
-        d, U = linalg.eigh(a, overwrite_a=True, check_finite=False, driver="evr",
-                           subset_by_index=subset)
-        U = _reverse_columns(np.asfortranarray(U))
-    else:
-        d = linalg.eigh(a, eigvals_only=True, overwrite_a=True,
-                        check_finite=False, driver="evr", subset_by_index=subset)
-        U = None
-    d = d[::-1].copy()
+    gram = np.asarray(gram)
+    _check_square(gram, "gram")
+    n = gram.shape[0]
+    if check_finite and n:
+        _check_finite(gram, "gram")
+    d, U = eigh_descending(gram, top=top, eigenvectors=eigenvectors)
     return clean_spectrum(d, n, kernel_name=kernel_name), U
 
 

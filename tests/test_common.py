@@ -4,7 +4,6 @@ Every solver and the torch device: the default configurations, and the
 low-rank solvers (``"nystroem"``, ``"randomized"``) and ``device="cpu"``.
 """
 
-import pytest
 from sklearn.gaussian_process.kernels import RBF, WhiteKernel
 from sklearn.utils.estimator_checks import parametrize_with_checks
 

@@ -298,10 +298,18 @@ def test_loo_refit_reuses_the_search_eigendecomposition(
     model.fit(X, y)
     assert calls == [(X.shape[0], X.shape[0])]
     params = {k: v for k, v in model.best_estimator_.get_params().items()}
-    own = reference(**params).fit(X, y)
+    # The search forms the eigenvectors (leave-one-out needs them): a fit that
+    # forms them too runs the same LAPACK calls, to the last bit.
+    own = reference(**{**params, "store_eigenvectors": True}).fit(X, y)
     assert len(calls) == 2
     np.testing.assert_array_equal(model.dual_coef_, own.dual_coef_)
     np.testing.assert_array_equal(model.c_, own.c_)
+    # A plain fit skips them (tridiagonal path): equal to round-off.
+    plain = reference(**params).fit(X, y)
+    scale = np.abs(own.dual_coef_).max()
+    np.testing.assert_allclose(plain.dual_coef_, own.dual_coef_, rtol=0,
+                               atol=1e-9 * scale)
+    np.testing.assert_allclose(plain.c_, own.c_, rtol=1e-10)
 
 
 def test_kfold_refit_computes_the_spectrum_of_all_points(regression, eigh_calls):

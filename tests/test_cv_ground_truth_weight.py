@@ -147,8 +147,10 @@ def test_results_layout_best_params_and_refit(regression):
     assert model.best_score_ == -model.loo_errors_.ravel()[best]
     ref = SelfDistilledKernelRidge(gamma=GAMMA, **model.best_params_).fit(X, y)
     assert model.best_estimator_.get_params() == ref.get_params()
-    np.testing.assert_allclose(model.predict(X[:7]), ref.predict(X[:7]), rtol=1e-12)
-    np.testing.assert_allclose(model.c_, ref.c_, rtol=1e-12)
+    # The refit reuses the search's eigenvectors; a fresh fit without them
+    # takes the eigenvalue-only path: the same numbers to round-off.
+    np.testing.assert_allclose(model.predict(X[:7]), ref.predict(X[:7]), rtol=1e-9)
+    np.testing.assert_allclose(model.c_, ref.c_, rtol=1e-9)
 
 
 def test_single_weight_keeps_two_parameter_layout(regression):
@@ -326,7 +328,9 @@ def test_full_rank_low_rank_weight_grid_equals_dense(regression, solver):
         X, y,
     )
     assert np.isfinite(dense.loo_errors_).all()
-    np.testing.assert_allclose(low.loo_errors_, dense.loo_errors_, rtol=1e-8)
+    # Full-rank Nystroem whitens the landmark Gram matrix: round-off of
+    # order 1e-8 in the smallest directions, amplified over the rounds.
+    np.testing.assert_allclose(low.loo_errors_, dense.loo_errors_, rtol=1e-7)
     assert low.best_params_ == dense.best_params_
 
 

@@ -4,7 +4,6 @@ import math
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
 
 from sklearn_selfdistill.kernels import nngp_kernel, ntk_kernel
 

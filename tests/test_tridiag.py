@@ -118,7 +118,9 @@ def test_eigh_inplace_overwrites_and_returns_contiguous_vectors(order):
     np.testing.assert_allclose(U.T @ U, np.eye(90), atol=1e-12)
     np.testing.assert_allclose((U * d) @ U.T, original, atol=1e-14)
     d_ref, U_ref = eigh_gram(original.copy())
-    np.testing.assert_allclose(d, d_ref, rtol=0, atol=1e-15 * d[0])
+    # A C-ordered matrix is reduced from its other triangle (no copy): the
+    # eigenvalues agree to a few eps * ||G||, the accuracy of either solver.
+    np.testing.assert_allclose(d, d_ref, rtol=0, atol=1e-14 * d[0])
     # Same leading (well separated) vectors as the package's solver, up to
     # the sign of each column.
     signs = np.sign(np.sum(U[:, :10] * U_ref[:, :10], axis=0))
