@@ -229,7 +229,8 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
     weight of ``ground_truth_weights`` costs one more epsilon x rounds grid
     from the same eigendecomposition (per fold with ``cv``). In
     ``benchmarks/bench_ground_truth_weight.py`` five weights made the search
-    1.9 to 3.2 times as long, and searching the weight changed the test error
+    1.9 to 5.1 times as long (more where the
+    eigendecomposition is cheap), and searching the weight changed the test error
     by -2.5 % to +0.1 % against weight 0 on eleven regression problems.
 
     **Low-rank solvers.** With ``eigen_solver="randomized"`` or
