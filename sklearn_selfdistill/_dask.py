@@ -377,7 +377,7 @@ def dask_compute_all(*arrays):
 
 
 def dask_loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
-                    ground_truth_weight, scorer, sample_weight=None):
+                    ground_truth_weights, scorer, sample_weight=None):
     """:func:`~._search.loo_scores` on a dask X: a second block-wise pass.
 
     With ``scoring=None`` each block returns its squared held-out errors per
@@ -390,7 +390,7 @@ def dask_loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
     m = spectrum.d.shape[0]
     _check_no_weights(sample_weight)
     B, valid, infeasible = grid_coefficients(
-        spectrum, coding.core_epsilon(epsilons), max_rounds, ground_truth_weight
+        spectrum, coding.core_epsilon(epsilons), max_rounds, ground_truth_weights
     )
     n_eps, n_rounds = valid.shape
     B_cols = B.transpose(2, 0, 1, 3).reshape(m, -1)
@@ -408,7 +408,7 @@ def dask_loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
 
 
 def dask_kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
-                      epsilons, max_rounds, ground_truth_weight, scorer,
+                      epsilons, max_rounds, ground_truth_weights, scorer,
                       sample_weight=None):
     """:func:`~._search.kfold_scores` on a dask X: one pass per fold.
 
@@ -426,7 +426,8 @@ def dask_kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
     n = X.shape[0]
     y_split = y.compute() if classifier else None
     cv = check_cv(cv, y_split, classifier=classifier)
-    n_rounds = max_rounds + 1
+    # One stage per (ground-truth weight, round) pair, as in grid_coefficients.
+    n_rounds = np.atleast_1d(ground_truth_weights).shape[0] * (max_rounds + 1)
     n_eps = epsilons.shape[0]
     split_scores, split_errors = [], []
     valid = np.ones((n_eps, n_rounds), dtype=bool)
@@ -441,7 +442,7 @@ def dask_kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
         inv_d = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
         B, fold_valid, fold_infeasible = grid_coefficients(
             spectrum, coding.core_epsilon(epsilons), max_rounds,
-            ground_truth_weight,
+            ground_truth_weights,
         )
         valid &= fold_valid
         infeasible |= fold_infeasible

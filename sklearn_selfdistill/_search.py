@@ -1,7 +1,9 @@
-"""The grid search of the CV estimators: epsilon x rounds from few spectra.
+"""The grid search of the CV estimators: epsilon x weight x rounds from few spectra.
 
-Every grid point ``(epsilon, n_rounds)`` of a spectrum comes from
-:func:`~._distill.distill_path` on that one spectrum. Two criteria score them:
+Every grid point ``(epsilon, ground_truth_weight, n_rounds)`` of a spectrum
+comes from :func:`~._distill.distill_path` on that one spectrum; the criteria
+see the (weight, round) pairs as one axis of "stages" and the search reshapes
+them. Two criteria score them:
 
 * :func:`loo_scores`, the leave-one-out error of the linear smoother
   ``S_t = F diag(B_t) F^T`` (``F`` the orthonormal basis of the kept
@@ -20,7 +22,6 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
@@ -30,6 +31,11 @@ from sklearn.utils.validation import check_is_fitted
 from ._dask import dask_kfold_scores, dask_loo_scores, is_dask_array, validate_data
 from ._distill import distill_path
 from ._doc_link import DocLinkMixin
+from ._grid import check_epsilons, default_epsilons
+from ._gt_weights import (
+    GROUND_TRUTH_WEIGHTS_CONSTRAINTS,
+    resolve_ground_truth_weights,
+)
 from ._kernel_ridge import (
     FITTED_ATTRIBUTES,
     KERNEL_CONSTRAINTS,
@@ -37,7 +43,12 @@ from ._kernel_ridge import (
     fit_weights,
     kernel_kwargs,
 )
-from ._grid import check_epsilons, default_epsilons
+from ._search_results import (
+    check_any_valid,
+    grid_status,
+    search_results,
+    selection_on_edge,
+)
 from ._solvers import compute_spectrum, solver_params
 from .exceptions import InfeasibleEpsilonError
 from .kernels import _pairwise
@@ -46,10 +57,6 @@ __all__ = [
     "grid_coefficients",
     "kfold_scores",
     "loo_scores",
-    "check_any_valid",
-    "grid_status",
-    "search_results",
-    "selection_on_edge",
 ]
 
 #: Rows of one chunk of the leave-one-out pass times the larger of
@@ -58,35 +65,44 @@ __all__ = [
 _LOO_CHUNK_FLOATS = 2**22
 
 
-def grid_coefficients(spectrum, epsilons, max_rounds, ground_truth_weight):
-    """B_t of every epsilon, round and output, and which grid points are valid.
+def grid_coefficients(spectrum, epsilons, max_rounds, ground_truth_weights):
+    """B_t of every epsilon, weight, round and output, and which points are valid.
 
-    Returns ``B`` of shape (n_eps, max_rounds + 1, m, Q) on the kept
-    eigenvalues, ``valid`` of shape (n_eps, max_rounds + 1) (feasible and not
-    collapsed for every output) and ``infeasible`` of shape (n_eps,). The
-    unfittable remainder of a low-rank spectrum counts as one zero eigenvalue,
-    exactly as in the fit.
+    The stage axis runs over (weight, round) pairs, weight-major: stage
+    ``k * (max_rounds + 1) + t`` is round ``t`` with weight
+    ``ground_truth_weights[k]``. Returns ``B`` of shape (n_eps, n_stages, m,
+    Q) on the kept eigenvalues, ``valid`` of shape (n_eps, n_stages)
+    (feasible and not collapsed for every output) and ``infeasible`` of shape
+    (n_eps,) (the floor does not depend on the weight). The unfittable
+    remainder of a low-rank spectrum counts as one zero eigenvalue, exactly
+    as in the fit.
     """
     d, Z = spectrum.augmented()
     n = spectrum.n_samples
     n_outputs = Z.shape[1]
     n_eps = epsilons.shape[0]
-    B = np.zeros((n_eps, max_rounds + 1, d.shape[0], n_outputs))
-    valid = np.ones((n_eps, max_rounds + 1), dtype=bool)
+    weights = np.atleast_1d(ground_truth_weights)
+    n_rounds = max_rounds + 1
+    B = np.zeros((n_eps, weights.shape[0] * n_rounds, d.shape[0], n_outputs))
+    valid = np.ones(B.shape[:2], dtype=bool)
     infeasible = np.zeros(n_eps, dtype=bool)
     for e, eps in enumerate(epsilons):
-        for q in range(n_outputs):
-            try:
-                _, B[e, :, :, q], collapsed = distill_path(
-                    d, Z[:, q], eps, max_rounds,
-                    ground_truth_weight=ground_truth_weight, n_samples=n,
-                )
-            except InfeasibleEpsilonError:
-                infeasible[e] = True
+        for k, w in enumerate(weights):
+            stages = slice(k * n_rounds, (k + 1) * n_rounds)
+            for q in range(n_outputs):
+                try:
+                    _, B[e, stages, :, q], collapsed = distill_path(
+                        d, Z[:, q], eps, max_rounds,
+                        ground_truth_weight=float(w), n_samples=n,
+                    )
+                except InfeasibleEpsilonError:
+                    infeasible[e] = True
+                    break
+                valid[e, stages] &= ~collapsed
+            if infeasible[e]:
                 valid[e] = False
                 B[e] = 0.0
                 break
-            valid[e] &= ~collapsed
     return B[:, :, : spectrum.d.shape[0]], valid, infeasible
 
 
@@ -110,14 +126,18 @@ def score_rounds(P, Y_true, y_true, coding, scorer, sample_weight=None):
 
 
 def loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
-               ground_truth_weight, scorer, sample_weight=None):
+               ground_truth_weights, scorer, sample_weight=None):
     """The leave-one-out criterion of every grid point from one spectrum.
 
     ``S_t = F diag(B_t) F^T`` with ``F`` the orthonormal basis of the kept
     directions (:meth:`~._solvers.Spectrum.basis_rows`): ``S_t y = F (B_t
     z_0)`` and ``diag(S_t) = (F * F) B_t`` for every grid point come from one
     pass over chunks of rows of ``F``; the held-out residuals are
-    ``(y - S_t y) / (1 - diag(S_t))``.
+    ``(y - S_t y) / (1 - diag(S_t))``. With a ground-truth weight ``w`` the
+    smoother keeps this form with ``B_t = A_t gamma_t`` (the weight only
+    changes the multipliers and ``gamma_t``), so each weight adds one
+    epsilon x rounds block of columns. The second axis of the results runs
+    over the stages of :func:`grid_coefficients`.
 
     With sample weights the spectrum is that of ``diag(s) G diag(s)`` and
     ``s * y``: ``F (B_t z_0)`` is ``s * S_t y``, the leverage is unchanged
@@ -126,12 +146,12 @@ def loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
     """
     if is_dask_array(X):
         return dask_loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
-                               ground_truth_weight, scorer)
+                               ground_truth_weights, scorer)
     n, n_outputs = Y.shape
     Z0 = spectrum.Z0
     m = spectrum.d.shape[0]
     B, valid, infeasible = grid_coefficients(
-        spectrum, coding.core_epsilon(epsilons), max_rounds, ground_truth_weight
+        spectrum, coding.core_epsilon(epsilons), max_rounds, ground_truth_weights
     )
     n_eps, n_rounds = valid.shape
     # Columns ordered (epsilon, round, output).
@@ -183,7 +203,7 @@ def _apply(M, BZ):
 
 
 def kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
-                 epsilons, max_rounds, ground_truth_weight, scorer,
+                 epsilons, max_rounds, ground_truth_weights, scorer,
                  sample_weight=None):
     """K-fold scores of every grid point, one spectrum per training fold.
 
@@ -198,7 +218,8 @@ def kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
     if is_dask_array(X):
         return dask_kfold_scores(**{k: v for k, v in locals().items()})
     cv = check_cv(cv, y, classifier=classifier)
-    n_rounds = max_rounds + 1
+    # One stage per (weight, round) pair, as in grid_coefficients.
+    n_rounds = np.atleast_1d(ground_truth_weights).shape[0] * (max_rounds + 1)
     n_eps = epsilons.shape[0]
     split_scores, split_errors = [], []
     valid = np.ones((n_eps, n_rounds), dtype=bool)
@@ -233,7 +254,7 @@ def kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
         inv_d = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
         B, fold_valid, fold_infeasible = grid_coefficients(
             spectrum, coding.core_epsilon(epsilons), max_rounds,
-            ground_truth_weight,
+            ground_truth_weights,
         )
         valid &= fold_valid
         infeasible |= fold_infeasible
@@ -253,89 +274,17 @@ def kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
     )
 
 
-def check_any_valid(epsilons, valid):
-    """Raise if no grid point is valid; the others are recorded, not warned.
-
-    Collapse at large epsilon after many rounds is what the theory predicts
-    (Sec. 2.1 of Mobahi et al., 2020): such points get the worst score and a
-    status in ``cv_results_``, as GridSearchCV records failed fits.
-    """
-    if not valid.any():
-        raise ValueError(
-            "Every grid point was infeasible (epsilon below the smallest "
-            "training mean squared error the kernel reaches) or collapsed "
-            f"(epsilon at or above the targets' mean square); epsilons="
-            f"{epsilons.tolist()}. Pass larger epsilons within that range "
-            "or another kernel."
-        )
-
-
-def grid_status(valid, infeasible):
-    """``"ok"``, ``"collapsed"`` or ``"infeasible"`` of every grid point."""
-    status = np.where(valid, "ok", "collapsed").astype(object)
-    status[infeasible] = "infeasible"
-    return status
-
-
-def selection_on_edge(best, shape):
-    """Whether the point ``best`` of a (n_eps, n_rounds) grid is on its edge.
-
-    An edge is the smallest or largest epsilon (with more than one) or the
-    largest number of rounds (with more than one): a wider grid might select
-    another point.
-    """
-    n_eps, n_rounds = shape
-    return bool(
-        (n_eps > 1 and best[0] in (0, n_eps - 1))
-        or (n_rounds > 1 and best[1] == n_rounds - 1)
-    )
-
-
-def search_results(epsilons, scores, valid, split_scores, status=None):
-    """``cv_results_`` of the grid, epsilon-major, as GridSearchCV lays it out.
-
-    ``scores`` already holds ``-inf`` at invalid points. Ties share the
-    smallest rank, as in GridSearchCV. ``status`` (n_eps, n_rounds) says why
-    a point has the worst score (:func:`grid_status`).
-    """
-    n_rounds = scores.shape[1]
-    flat = scores.ravel()
-    eps_col = np.repeat(epsilons, n_rounds)
-    rounds_col = np.tile(np.arange(n_rounds), epsilons.shape[0])
-    results = {
-        "param_epsilon": eps_col,
-        "param_n_rounds": rounds_col,
-        "params": [
-            {"epsilon": float(e), "n_rounds": int(t)}
-            for e, t in zip(eps_col, rounds_col)
-        ],
-    }
-    if split_scores is not None:
-        for k, s in enumerate(split_scores):
-            results[f"split{k}_test_score"] = np.where(valid, s, -np.inf).ravel()
-        stacked = np.where(valid, np.stack(split_scores), 0.0)
-        results["std_test_score"] = np.where(
-            valid, stacked.std(axis=0), np.inf
-        ).ravel()
-    results["mean_test_score"] = flat
-    if status is not None:
-        results["status"] = np.asarray(status, dtype=object).ravel()
-    # A scorer's NaN ranks last, as in GridSearchCV.
-    ranked = np.where(np.isnan(flat), -np.inf, flat)
-    results["rank_test_score"] = rankdata(-ranked, method="min").astype(np.int32)
-    return results
-
-
 class _BaseSelfDistilledKernelCV(DocLinkMixin, BaseEstimator):
     """Grid selection shared by the regressor and the classifier CV classes.
 
     Subclasses provide ``_coding(y)`` (the target coding of the whole training
-    set or of a fold's training part), ``_template()`` (an estimator of the
-    refitted kind, for the scorer) and ``_make_final(epsilon, n_rounds)``.
+    set or of a fold's training part) and ``_template()`` (an estimator of the
+    refitted kind, for the scorer and the refit).
     """
 
     _parameter_constraints: dict = {
         **KERNEL_CONSTRAINTS,
+        **GROUND_TRUTH_WEIGHTS_CONSTRAINTS,
         "epsilons": ["array-like", None],
         "max_rounds": [Interval(Integral, 0, None, closed="left")],
         "cv": ["cv_object"],
@@ -352,6 +301,7 @@ class _BaseSelfDistilledKernelCV(DocLinkMixin, BaseEstimator):
         and drops the same ones.
         """
         check_square_gram(self.kernel, X)
+        gt_weights, scalar_weight = resolve_ground_truth_weights(self)
         X_all, y_all = X, y
         rows = fit_weights(sample_weight, X, self.kernel)
         X, y = rows.select(X, y)
@@ -390,7 +340,7 @@ class _BaseSelfDistilledKernelCV(DocLinkMixin, BaseEstimator):
         else:
             epsilons = check_epsilons(self.epsilons, reference)
         grid = dict(epsilons=epsilons, max_rounds=self.max_rounds,
-                    ground_truth_weight=self.ground_truth_weight, scorer=scorer,
+                    ground_truth_weights=gt_weights, scorer=scorer,
                     sample_weight=weights)
         if self.cv is None:
             scores, errors, valid, infeasible, splits = loo_scores(
@@ -408,24 +358,38 @@ class _BaseSelfDistilledKernelCV(DocLinkMixin, BaseEstimator):
                 coding_of=self._coding, solver=solver_params(self),
                 kernel=kernel_kwargs(self), **grid,
             )
+        # (epsilon, stage) -> (epsilon, weight, round); a float weight is no
+        # grid axis of the results.
+        shape = (epsilons.shape[0], gt_weights.shape[0], self.max_rounds + 1)
+        if scalar_weight:
+            shape = (shape[0], shape[2])
+        scores, errors, valid = (a.reshape(shape) for a in (scores, errors, valid))
+        if splits is not None:
+            splits = [s.reshape(shape) for s in splits]
         check_any_valid(epsilons, valid)
         scores = np.where(valid, scores, -np.inf)
         results = search_results(
-            epsilons, scores, valid, splits, status=grid_status(valid, infeasible)
+            epsilons, scores, valid, splits, status=grid_status(valid, infeasible),
+            weights=None if scalar_weight else gt_weights,
         )
+        grid_scores = scores.reshape(shape[0], gt_weights.shape[0], -1)
         final, best = self._refit(
-            X_all, y_all, epsilons, scores, spectrum, sample_weight
+            X_all, y_all, epsilons, gt_weights, grid_scores, spectrum, sample_weight
         )
         self.epsilons_ = epsilons
         self.loo_errors_ = np.where(valid, errors, np.inf)
         self.cv_results_ = results
         self.best_epsilon_ = float(epsilons[best[0]])
-        self.best_n_rounds_ = int(best[1])
-        self.best_score_ = float(scores[best])
+        self.best_ground_truth_weight_ = float(gt_weights[best[1]])
+        self.best_n_rounds_ = int(best[2])
+        self.best_score_ = float(grid_scores[best])
         self.best_estimator_ = final
-        self.best_index_ = int(np.ravel_multi_index(best, scores.shape))
+        self.best_index_ = int(np.ravel_multi_index(best, grid_scores.shape))
         self.best_params_ = dict(results["params"][self.best_index_])
-        self.selection_on_edge_ = selection_on_edge(best, scores.shape)
+        # The edges of epsilon and rounds; every weight lies in [0, 1).
+        self.selection_on_edge_ = selection_on_edge(
+            (best[0], best[2]), (grid_scores.shape[0], grid_scores.shape[2])
+        )
         for name in FITTED_ATTRIBUTES:
             setattr(self, name, getattr(final, name))
         if self.store_eigenvectors:
@@ -434,12 +398,14 @@ class _BaseSelfDistilledKernelCV(DocLinkMixin, BaseEstimator):
             del self.eigenvectors_
         return self
 
-    def _refit(self, X, y, epsilons, scores, spectrum, sample_weight=None):
+    def _refit(self, X, y, epsilons, weights, scores, spectrum,
+               sample_weight=None):
         """The best grid point refitted on all points, and its index.
 
-        With ``cv``, a point feasible on every training fold can be infeasible
-        on all points (more points, a larger numerical null space): then the
-        next best point is refitted.
+        ``scores`` has shape (n_eps, n_weights, n_rounds). With ``cv``, a
+        point feasible on every training fold can be infeasible on all points
+        (more points, a larger numerical null space): then the next best
+        point is refitted.
         """
         flat = scores.ravel()
         skipped = []
@@ -460,12 +426,14 @@ class _BaseSelfDistilledKernelCV(DocLinkMixin, BaseEstimator):
             if not np.isfinite(flat[index]):
                 raise ValueError(
                     "No grid point could be refitted on all training points: "
-                    f"the epsilons {skipped} are below the smallest training "
-                    "mean squared error the kernel reaches there. Pass larger "
-                    "epsilons."
+                    f"the epsilons {sorted(set(skipped))} are below the smallest "
+                    "training mean squared error the kernel reaches there. Pass "
+                    "larger epsilons."
                 )
             best = np.unravel_index(index, scores.shape)
-            final = self._make_final(float(epsilons[best[0]]), int(best[1]))
+            final = self._make_final(
+                float(epsilons[best[0]]), int(best[2]), float(weights[best[1]])
+            )
             final._validate_params()
             try:
                 final._fit(X, y, spectrum=spectrum, sample_weight=sample_weight)
@@ -475,23 +443,25 @@ class _BaseSelfDistilledKernelCV(DocLinkMixin, BaseEstimator):
             break
         if skipped:
             warnings.warn(
-                f"The best grid points with epsilon in {skipped} could not be "
-                "refitted on all training points (epsilon below the smallest "
-                "training mean squared error the kernel reaches there); the "
-                "best refittable point was used.",
+                "The best grid points with epsilon in "
+                f"{sorted(set(skipped))} could not be refitted on all training "
+                "points (epsilon below the smallest training mean squared error "
+                "the kernel reaches there); the best refittable point was used.",
                 UserWarning,
                 stacklevel=6,
             )
         return final, best
 
-    def _make_final(self, epsilon, n_rounds):
+    def _make_final(self, epsilon, n_rounds, ground_truth_weight):
         params = {
             key: getattr(self, key)
             for key in self._template().get_params()
-            if key not in ("epsilon", "n_rounds", "on_collapse")
+            if key not in ("epsilon", "n_rounds", "on_collapse",
+                           "ground_truth_weight")
         }
         return type(self._template())(
-            epsilon=epsilon, n_rounds=n_rounds, **params
+            epsilon=epsilon, n_rounds=n_rounds,
+            ground_truth_weight=ground_truth_weight, **params
         )
 
     def predict(self, X):

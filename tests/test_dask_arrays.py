@@ -178,6 +178,22 @@ def test_regressor_cv_matches_numpy(client, data, chunking, cv, scoring):
     _close(ref.predict(X), pred.compute(), _tol(chunking))
 
 
+@pytest.mark.parametrize("cv", [None, KFold(3, shuffle=True, random_state=0)])
+def test_weight_grid_cv_matches_numpy(client, data, cv):
+    X, y, _ = data
+    params = dict(cv=cv, max_rounds=2, normalize_y=True, epsilons=[0.03, 0.1],
+                  ground_truth_weights=[0.0, 0.5], **NYSTROEM)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        ref = SelfDistilledKernelRidgeCV(**params).fit(X, y)
+        model = SelfDistilledKernelRidgeCV(**params).fit(
+            _dask(X, "ragged"), _dask(y, "ragged")
+        )
+    assert model.loo_errors_.shape == (2, 2, 3)
+    _assert_same_search(ref, model, _tol("ragged"))
+    assert model.best_params_ == ref.best_params_
+
+
 @pytest.mark.parametrize("chunking", ["single", "equal"])
 @pytest.mark.parametrize("cv, scoring", [(None, None), (3, "accuracy")])
 def test_classifier_cv_matches_numpy(client, data, chunking, cv, scoring):

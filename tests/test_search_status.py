@@ -11,7 +11,7 @@ from sklearn_selfdistill import (
     SelfDistilledKernelRidgeClassifierCV,
     SelfDistilledKernelRidgeCV,
 )
-from sklearn_selfdistill._search import selection_on_edge
+from sklearn_selfdistill._search_results import selection_on_edge
 
 
 @pytest.mark.slow
