@@ -61,7 +61,8 @@ def prop6_sparsity(n=50, kappa=10.0, fractions=(0.5, 0.05, 1e-4), seed=0):
             :live, -1
         ]
         t_low = guaranteed_rounds(model.eigenvalues_, y, frac * mean_sq)
-        out[f"prop6_ratio_{key}"] = f"{ratio[min(int(t_low), live - 1)]:.3g}"
+        last = int(np.ceil(t_low)) - 1  # Prop. 4: every round t < t_low
+        out[f"prop6_ratio_{key}"] = f"{ratio[min(max(last, 0), live - 1)]:.3g}"
     return out
 
 

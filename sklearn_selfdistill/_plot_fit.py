@@ -253,8 +253,9 @@ class SparsificationDisplay:
     ratios : ndarray of shape (n_plotted_rounds,)
         The coefficient ratio of each round.
     guaranteed_rounds : float, default=None
-        The lower bound of Prop. 4 on the rounds before collapse; marked at
-        round ``floor(guaranteed_rounds)`` when not None.
+        The bound ``t_low`` of Prop. 4: every round ``t < t_low`` is
+        guaranteed not to collapse; the last of them, ``ceil(t_low) - 1``, is
+        marked when not None.
     estimator_name : str, default=None
         Name of the model in the legend.
 
@@ -312,8 +313,9 @@ class SparsificationDisplay:
             defaults.update(marker=".")
         (self.line_,) = ax.plot(rounds, ratios, **_style(defaults, kwargs))
         self.guaranteed_marker_ = None
-        if self.guaranteed_rounds is not None and self.guaranteed_rounds >= 0:
-            t = int(np.floor(self.guaranteed_rounds))
+        if self.guaranteed_rounds is not None and self.guaranteed_rounds > 0:
+            # Prop. 4 guarantees the rounds t < t_low (theory.guaranteed_rounds).
+            t = int(np.ceil(self.guaranteed_rounds)) - 1
             index = np.flatnonzero(rounds == min(t, rounds.max()))
             if index.size:
                 (self.guaranteed_marker_,) = ax.plot(

@@ -107,7 +107,7 @@ def test_sparsification_ratio_is_the_closed_form():
     expected = np.cumprod((c + d[-1]) * d[0] / ((c + d[0]) * d[-1]))
     assert_allclose(disp.line_.get_ydata(), expected, rtol=1e-8)
     assert disp.ax_.get_yscale() == "log"
-    t = int(np.floor(model.guaranteed_rounds_))
+    t = int(np.ceil(model.guaranteed_rounds_)) - 1
     assert disp.guaranteed_marker_.get_xdata()[0] == min(t, live.max())
     assert legend_texts(disp.ax_) == ["eps", "guaranteed rounds (Prop. 4)"]
 
@@ -136,3 +136,16 @@ def test_sparsification_models_share_axes_and_errors():
     ).fit(np.ones((2, 2)), np.ones(2))
     with pytest.raises(ValueError, match="fewer than two fitted eigen-directions"):
         SparsificationDisplay.from_estimator(flat)
+
+
+@pytest.mark.parametrize("t_low, marked", [(2.0, 1), (2.5, 2), (1.0, 0), (0.3, 0)])
+def test_sparsification_marks_the_last_round_prop4_guarantees(t_low, marked):
+    # Prop. 4 guarantees every round t < t_low (theory.guaranteed_rounds): with
+    # an integer t_low the round t_low itself may collapse, so it is not marked.
+    rounds = np.arange(5)
+    ratios = np.array([1.0, 2.0, 4.0, 8.0, 16.0])
+    disp = SparsificationDisplay(
+        rounds=rounds, ratios=ratios, guaranteed_rounds=t_low
+    ).plot()
+    assert_array_equal(disp.guaranteed_marker_.get_xdata(), [marked])
+    assert_array_equal(disp.guaranteed_marker_.get_ydata(), [ratios[marked]])
