@@ -261,14 +261,13 @@ def _gram_block(X, Y, landmarks, R, kernel_kwargs):
 def dask_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
                   kernel_params=None, eigen_solver="nystroem",
                   n_components=None, random_state=None, device=None,
-                  store_eigenvectors=False, sample_weight=None,
-                  need_basis=False):
+                  store_eigenvectors=False, sample_weight=None):
     """The Nystroem spectrum of a dask X: landmarks, then one block-wise pass.
 
     The keywords are those of :func:`~._solvers.compute_spectrum`. The same
     ``random_state`` draws the same landmarks as the in-memory solver on the
-    same rows, however they are chunked. ``need_basis`` changes nothing: a
-    Nystroem spectrum always has the rows of its basis.
+    same rows, however they are chunked. A Nystroem spectrum always has the
+    rows of its basis, so ``need_basis`` is not among them.
     """
     import dask
     from sklearn.utils import check_random_state

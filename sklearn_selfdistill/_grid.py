@@ -10,7 +10,7 @@ import numpy as np
 
 from ._distill import min_reachable_mse
 
-__all__ = ["check_epsilons", "default_epsilons"]
+__all__ = ["check_epsilons", "check_reference_scale", "default_epsilons"]
 
 _N_DEFAULT_EPSILONS = 8
 _DEFAULT_EPSILON_RANGE = (1e-3, 0.5)
@@ -64,21 +64,18 @@ def default_epsilons(spectrum, Y, sample_weight=None):
     return floor + np.geomspace(low - floor, high - floor, _N_DEFAULT_EPSILONS)
 
 
-def check_epsilons(epsilons, reference_mse):
-    """The grid of epsilons: user values, or 8 geometric values of the scale.
+def check_reference_scale(reference_mse):
+    """Raise if the targets' mean square (the default grid's scale) overflows."""
+    if not np.isfinite(reference_mse):
+        raise ValueError(
+            "The mean square of y overflows float64, so the default grid "
+            "of epsilons (fractions of it) cannot be represented; pass "
+            "normalize_y=True (epsilons relative to var(y)) or rescale y."
+        )
 
-    ``epsilons=None`` gives the reference grid ``[1e-3, 0.5] * reference_mse``;
-    the CV estimators place theirs by :func:`default_epsilons` instead.
-    """
-    if epsilons is None:
-        if not np.isfinite(reference_mse):
-            raise ValueError(
-                "The mean square of y overflows float64, so the default grid "
-                "of epsilons (fractions of it) cannot be represented; pass "
-                "normalize_y=True (epsilons relative to var(y)) or rescale y."
-            )
-        low, high = _DEFAULT_EPSILON_RANGE
-        return np.geomspace(low, high, _N_DEFAULT_EPSILONS) * reference_mse
+
+def check_epsilons(epsilons):
+    """A user's grid of epsilons: a non-empty 1-D array of positive floats."""
     grid = np.asarray(epsilons, dtype=np.float64)
     if grid.ndim != 1 or grid.shape[0] == 0:
         raise ValueError(

@@ -31,7 +31,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._dask import dask_kfold_scores, dask_loo_scores, is_dask_array, validate_data
 from ._distill import distill_path
 from ._doc_link import DocLinkMixin
-from ._grid import check_epsilons, default_epsilons
+from ._grid import check_epsilons, check_reference_scale, default_epsilons
 from ._gt_weights import (
     GROUND_TRUTH_WEIGHTS_CONSTRAINTS,
     resolve_ground_truth_weights,
@@ -332,13 +332,13 @@ class _BaseSelfDistilledKernelCV(DocLinkMixin, BaseEstimator):
         with np.errstate(over="ignore"):
             reference = float(coding.user_epsilon(mean_square))
         if self.epsilons is None:
-            check_epsilons(None, reference)  # a scale float64 can represent
+            check_reference_scale(reference)
             with np.errstate(over="ignore"):
                 epsilons = coding.user_epsilon(
                     default_epsilons(spectrum, Y, sample_weight=weights)
                 )
         else:
-            epsilons = check_epsilons(self.epsilons, reference)
+            epsilons = check_epsilons(self.epsilons)
         grid = dict(epsilons=epsilons, max_rounds=self.max_rounds,
                     ground_truth_weights=gt_weights, scorer=scorer,
                     sample_weight=weights)

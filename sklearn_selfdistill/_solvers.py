@@ -553,8 +553,12 @@ def compute_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
     spectrum : Spectrum
     """
     if is_dask_array(X):
-        return dask_spectrum(X, Y, **{k: v for k, v in locals().items()
-                                      if k not in ("X", "Y")})
+        return dask_spectrum(
+            X, Y, kernel=kernel, gamma=gamma, degree=degree, coef0=coef0,
+            kernel_params=kernel_params, eigen_solver=eigen_solver,
+            n_components=n_components, random_state=random_state, device=device,
+            store_eigenvectors=store_eigenvectors, sample_weight=sample_weight,
+        )
     _check_solver(X.shape[0], kernel=kernel, eigen_solver=eigen_solver,
                   n_components=n_components, store_eigenvectors=store_eigenvectors)
     check_dense_memory(X.shape[0], eigen_solver=eigen_solver, device=device)
