@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._checks import unfitted_on_error
 from ._dask import blockwise, unique_labels_of, validate_data
 from ._kernel_ridge import _BaseSelfDistilledKernel
-from ._targets import LabelCoding
+from ._targets import LabelCoding, check_weighted_classes
 
 __all__ = ["SelfDistilledKernelRidgeClassifier"]
 
@@ -282,14 +282,10 @@ class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKern
         self.classes_ = check_class_targets(self, y)
         return X, y
 
+    def _check_kept_rows(self, y):
+        check_weighted_classes(y)
+
     def _coding(self, y, sample_weight=None):
-        if np.unique(y).shape[0] < 2:
-            raise ValueError(
-                "The rows of positive sample_weight hold one class only, "
-                f"{y[0].item() if isinstance(y[0], np.generic) else y[0]!r}; the "
-                "classifier needs at least two classes with "
-                "positive weight."
-            )
         return LabelCoding(self.classes_)
 
     @blockwise

@@ -1,24 +1,21 @@
-"""The Nystroem solver and its search on Dask arrays, block by block.
+"""Dask arrays at the package's boundary: validation, weights, predictions.
 
-A ``dask.array`` X (and y) chunked by rows is never brought to the client:
+A ``dask.array`` X (and y, and ``sample_weight``) chunked by rows is never
+brought to the client:
 
 * :func:`validate_data` checks shapes and dtypes from the array's metadata and
   finiteness inside each block's task (a block with NaN or infinity raises a
   ``ValueError`` when it is computed); unknown chunk sizes are resolved with
   ``compute_chunk_sizes`` (block lengths only);
-* :func:`dask_spectrum` draws the landmarks by index exactly as the in-memory
-  solver does (:func:`~._solvers.landmark_index`), fetches those ``m`` rows,
-  then maps every block to its whitened features' ``Phi_b^T Phi_b``,
-  ``Phi_b^T Y_b`` and ``||Y_b||^2`` and sums them as a tree of tasks; the
-  ``m x m`` eigendecomposition runs on the client
-  (:func:`~._solvers.nystroem_from_gram`);
-* :func:`dask_loo_scores` is the second pass (leave-one-out residuals of every
-  grid point, block by block) and :func:`dask_kfold_scores` one pass per fold;
+* :class:`DaskWeightedRows` checks ``sample_weight`` block by block (one pass
+  over the weights returns four numbers per block) and drops the rows of zero
+  weight from each block, with the blocks' new lengths known;
 * :func:`blockwise` makes ``predict`` and friends return a dask array, a map
   of the numpy method over the blocks of rows.
 
-Importing this module does not import dask: it is imported when a dask array
-is seen, and ``dask`` is an optional extra.
+The solver's passes over the blocks are in :mod:`._dask_solver`. Importing
+this module does not import dask: it is imported when a dask array is seen,
+and ``dask`` is an optional extra.
 """
 
 import functools
@@ -30,16 +27,11 @@ from sklearn.utils.validation import check_is_fitted
 from sklearn.utils.validation import validate_data as _sklearn_validate_data
 
 __all__ = [
+    "DaskWeightedRows",
     "blockwise",
-    "dask_kfold_scores",
-    "dask_loo_scores",
-    "dask_spectrum",
     "is_dask_array",
     "validate_data",
 ]
-
-#: Partial sums combined by one task of the tree reduction.
-_SPLIT_EVERY = 8
 
 
 def is_dask_array(a):
@@ -73,19 +65,11 @@ def unique_labels_of(y):
 
 def check_dask_estimator(estimator):
     """A dask array is fitted by ``eigen_solver="nystroem"`` on the host only."""
-    _check_dask_params(getattr(estimator, "eigen_solver", None),
+    check_dask_params(getattr(estimator, "eigen_solver", None),
                        getattr(estimator, "device", None))
 
 
-def _check_no_weights(sample_weight):
-    if sample_weight is not None:
-        raise ValueError(
-            "sample_weight is not supported with a dask array yet; fit the "
-            "weighted rows from memory (numpy) or without sample_weight."
-        )
-
-
-def _check_dask_params(solver, device):
+def check_dask_params(solver, device):
     if solver != "nystroem":
         raise ValueError(
             "A dask array is fitted block by block by eigen_solver='nystroem' "
@@ -206,263 +190,151 @@ def encode_blocks(encode, y, n_columns):
     )
 
 
-def _blocks(A):
-    """The delayed row blocks of a dask array (one column chunk)."""
-    if A.ndim == 2 and A.numblocks[1] > 1:
-        A = A.rechunk({1: -1})
-    return list(A.to_delayed().ravel())
+
+_NO_POSITIVE = (
+    "sample_weight must have at least one positive weight; got only zeros. "
+    "Zero-weight rows are dropped from the fit."
+)
 
 
-def _tree_sum(parts):
-    """Elementwise sum of the tuples in ``parts`` as a tree of tasks."""
-    import dask
+class DaskWeightedRows:
+    """:class:`~._targets.WeightedRows` of a dask X, block by block.
 
-    while len(parts) > 1:
-        parts = [
-            dask.delayed(_add_tuples, pure=True)(*parts[i:i + _SPLIT_EVERY])
-            for i in range(0, len(parts), _SPLIT_EVERY)
-        ]
-    return parts[0]
+    ``sample_weight`` (numpy, a scalar or a dask array) is chunked as X's
+    rows and checked inside each block's task (1-D of X's length, numeric,
+    finite, non-negative); one pass over the weights returns per block the
+    number of positive weights, their sum, smallest and largest. Rows of zero
+    weight are then dropped from each block (:meth:`select`), the blocks'
+    new lengths known. ``sample_weight`` holds the kept weights as a dask
+    array, or ``None`` when they are all equal (the unweighted fit exactly,
+    as in memory); ``keep`` is ``None`` when no row is dropped.
+
+    Parameters
+    ----------
+    sample_weight : array-like, dask array, float or None
+        The weights of X's rows.
+    X : dask array of shape (n_samples, n_features)
+        Validated rows (:func:`validate_data`).
+    empty_message : str, optional
+        The error raised when no weight is positive.
+    """
+
+    precomputed = False
+
+    def __init__(self, sample_weight, X, *, empty_message=_NO_POSITIVE):
+        self.n_samples = X.shape[0]
+        self.keep = None
+        self.sample_weight = None
+        self.all_weights = None
+        if sample_weight is None:
+            return
+        w = _weights_like(sample_weight, X)
+        summary = _weight_summary(w)
+        counts = summary[:, 0].astype(np.int64)
+        if counts.sum() == 0:
+            raise ValueError(empty_message)
+        self.all_weights = w
+        if counts.sum() < self.n_samples:
+            self.keep = tuple(int(c) for c in counts)
+            w = _positive_rows(w, w, self.keep)
+        smallest = summary[counts > 0, 2].min()
+        largest = summary[counts > 0, 3].max()
+        self.sample_weight = None if smallest == largest else w
+
+    def select(self, X, y):
+        """``X`` and ``y`` without the zero-weight rows (lazily)."""
+        if self.keep is None:
+            return X, y
+        w = self.all_weights
+        y = y.rechunk((X.chunks[0],) + y.shape[1:])
+        return _positive_rows(X, w, self.keep), _positive_rows(y, w, self.keep)
+
+    def expand(self, dual):
+        return dual
+
+    def weights_of_all_rows(self):
+        """Weights over every row, zero where dropped (splits index all rows)."""
+        if self.sample_weight is None:
+            return (self.all_weights > 0).astype(np.float64)
+        return self.all_weights
 
 
-def _add_tuples(*parts):
-    return tuple(sum(items[1:], items[0].copy()) for items in zip(*parts))
-
-
-def _rows_like(Y, X):
-    """``Y`` as a dask array chunked by X's rows."""
+def _weights_like(sample_weight, X):
+    """``sample_weight`` as a float64 dask array chunked as X's rows."""
     import dask.array as da
 
-    if not is_dask_array(Y):
-        return da.from_array(np.asarray(Y), chunks=(X.chunks[0],) + Y.shape[1:])
-    return Y.rechunk((X.chunks[0],) + Y.shape[1:])
-
-
-def _block_kernel(kernel_kwargs):
-    """The checked kernel (finite, right shape) a worker evaluates."""
-    from ._checks import checked_kernel
-    from .kernels import _kernel_name, _pairwise
-
-    return checked_kernel(functools.partial(_pairwise, **kernel_kwargs),
-                          _kernel_name(kernel_kwargs["kernel"]))
-
-
-def _gram_block(X, Y, landmarks, R, kernel_kwargs):
-    """One block's ``Phi^T Phi`` (upper triangle), ``Phi^T Y`` and ``||Y||^2``."""
-    from ._numpy_backend import NumpyOps
-
-    ops = NumpyOps(_block_kernel(kernel_kwargs))
-    Phi = ops.kernel(X, landmarks) @ R
-    r = R.shape[1]
-    C = ops.add_gram(np.zeros((r, r), order="F"), Phi)
-    return C, Phi.T @ Y, np.einsum("iq,iq->q", Y, Y)
-
-
-def dask_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
-                  kernel_params=None, eigen_solver="nystroem",
-                  n_components=None, random_state=None, device=None,
-                  store_eigenvectors=False, sample_weight=None):
-    """The Nystroem spectrum of a dask X: landmarks, then one block-wise pass.
-
-    The keywords are those of :func:`~._solvers.compute_spectrum`. The same
-    ``random_state`` draws the same landmarks as the in-memory solver on the
-    same rows, however they are chunked. A Nystroem spectrum always has the
-    rows of its basis, so ``need_basis`` is not among them.
-    """
-    import dask
-    from sklearn.utils import check_random_state
-
-    from ._numpy_backend import NumpyOps
-    from ._solvers import (
-        _check_solver, landmark_index, nystroem_from_gram, nystroem_whitening,
-    )
-    from .kernels import _kernel_name
-
-    _check_dask_params(eigen_solver, device)
-    _check_no_weights(sample_weight)
     n = X.shape[0]
-    _check_solver(n, kernel=kernel, eigen_solver=eigen_solver,
-                  n_components=n_components, store_eigenvectors=store_eigenvectors)
-    kernel_kwargs = dict(kernel=kernel, gamma=gamma, degree=degree, coef0=coef0,
-                         kernel_params=kernel_params)
-    ops = NumpyOps(_block_kernel(kernel_kwargs))
-    name = _kernel_name(kernel)
-    index = landmark_index(n, n_components, check_random_state(random_state))
-    (landmarks,) = dask.compute(X[index])
-    landmarks = np.ascontiguousarray(landmarks, dtype=np.float64)
-    R = nystroem_whitening(ops, landmarks, kernel_name=name)
-    ops.kernel_kwargs = kernel_kwargs  # for the leave-one-out pass
-    Y = _rows_like(Y, X)
-    shared = dask.delayed((landmarks, np.ascontiguousarray(R)), pure=True)
-    parts = [
-        dask.delayed(_gram_block, pure=True)(
-            xb, yb, shared[0], shared[1], kernel_kwargs
+    w = sample_weight
+    if not is_dask_array(w):
+        w = np.asarray(w)
+        if w.ndim == 0:
+            w = np.full(n, w.item() if w.dtype.kind in "biuf" else w)
+    else:
+        w = _known_rows(w, "sample_weight")
+    if w.ndim != 1 or w.shape[0] != n:
+        raise ValueError(
+            f"sample_weight.shape == {w.shape}, expected ({n},): one weight "
+            "per row of X."
         )
-        for xb, yb in zip(_blocks(X), _blocks(Y))
-    ]
-    C, P, total = dask.compute(_tree_sum(parts))[0]
-    C = ops.symmetrize_upper(C)
-    return nystroem_from_gram(
-        ops, C, P, landmarks=landmarks, R=R, n_samples=n, energy=total.copy(),
-        total=total, kernel_name=name,
+    if w.dtype.kind not in "biuf":
+        raise ValueError(
+            f"sample_weight has dtype {w.dtype}; numeric weights are needed "
+            "(convert them with sample_weight.astype(float))."
+        )
+    if not is_dask_array(w):
+        return da.from_array(w.astype(np.float64), chunks=(X.chunks[0],))
+    return w.astype(np.float64).rechunk((X.chunks[0],))
+
+
+def _summary_block(w, block_info=None):
+    """(1, 4): count, sum, min and max of the positive weights of a block."""
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        if block_info is not None:
+            first += block_info[0]["array-location"][0][0]
+        kind = "negative" if np.isfinite(w).all() else "NaN or infinite"
+        raise ValueError(
+            f"sample_weight has {kind} values (the first in row {first}); "
+            "weights must be finite and non-negative."
+        )
+    positive = w[w > 0]
+    if positive.size == 0:
+        return np.array([[0.0, 0.0, np.inf, -np.inf]])
+    return np.array([[positive.size, positive.sum(), positive.min(),
+                      positive.max()]])
+
+
+def _weight_summary(w):
+    """The per-block summaries (n_blocks, 4), computed (one pass over w)."""
+    summary = w.map_blocks(
+        _summary_block, dtype=np.float64, chunks=((1,) * w.numblocks[0], (4,)),
+        new_axis=1, meta=np.empty((0, 0)),
     )
+    return summary.compute()
 
 
-def _held_out_block(X, Y, X_fit, F_map, BZ_cols, B_cols, shape, kernel_kwargs,
-                    coding, feasible, loo):
-    """Held-out predictions (n_eps, T, n_b, Q) of one block, or their errors.
+def _take_positive(block, weights):
+    return block[weights.reshape(-1) > 0]
 
-    ``loo``: leave-one-out residuals of the smoothers ``F diag(B) F^T`` with
-    ``F`` the block's rows of the orthonormal basis; otherwise plain
-    predictions ``kernel(X, X_fit) @ F_map @ BZ_cols``.
+
+def _positive_rows(A, w, counts):
+    """The rows of A whose weight in ``w`` is positive, ``counts`` per block.
+
+    Blocks left without rows are skipped: an empty block breaks reductions.
     """
-    F = _block_kernel(kernel_kwargs)(X, X_fit) @ F_map
-    full = (X.shape[0],) + shape
-    fitted = (F @ BZ_cols).reshape(full).transpose(1, 2, 0, 3)
-    if loo:
-        leverage = ((F * F) @ B_cols).reshape(full).transpose(1, 2, 0, 3)
-        fitted = Y - (Y - fitted) / (1.0 - leverage)
-    if feasible is None:
-        return (fitted,)
-    squared = np.zeros(shape[:2])
-    for e in feasible:
-        squared[e] = coding.squared_error(fitted[e], Y) * X.shape[0]
-    return (squared,)
+    import dask.array as da
 
-
-def _grid_pass(X, Y, X_fit, F_map, BZ_cols, B_cols, shape, kernel_kwargs,
-               coding, infeasible, scorer, loo):
-    """Summed squared errors (n_eps, T), or all predictions (n_eps, T, n, Q)."""
-    import dask
-
-    feasible = None if scorer is not None else np.flatnonzero(~infeasible)
-    shared = dask.delayed(
-        (X_fit, F_map, BZ_cols, B_cols), pure=True
-    )
-    parts = [
-        dask.delayed(_held_out_block, pure=True)(
-            xb, yb, shared[0], shared[1], shared[2], shared[3], shape,
-            kernel_kwargs, coding, feasible, loo,
-        )
-        for xb, yb in zip(_blocks(X), _blocks(Y))
-    ]
-    if scorer is None:
-        return dask.compute(_tree_sum(parts))[0][0]
-    return np.concatenate([p[0] for p in dask.compute(*parts)], axis=2)
-
-
-def _scores_of(result, n, Y, y, coding, infeasible, scorer):
-    from ._search import score_rounds
-
-    n_eps, n_rounds = infeasible.shape[0], result.shape[1]
-    scores = np.full((n_eps, n_rounds), -np.inf)
-    errors = np.full((n_eps, n_rounds), np.inf)
-    if scorer is not None:
-        Y, y = dask_compute_all(Y, y)
-    for e in np.flatnonzero(~infeasible):
-        if scorer is None:
-            errors[e] = result[e] / n
-            scores[e] = -errors[e]
-        else:
-            scores[e], errors[e] = score_rounds(result[e], Y, y, coding, scorer)
-    return scores, errors
-
-
-def dask_compute_all(*arrays):
-    """Arrays computed to numpy (the targets a custom scorer needs)."""
-    import dask
-
-    return dask.compute(*arrays)
-
-
-def dask_loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
-                    ground_truth_weights, scorer, sample_weight=None):
-    """:func:`~._search.loo_scores` on a dask X: a second block-wise pass.
-
-    With ``scoring=None`` each block returns its squared held-out errors per
-    grid point, summed as a tree; another ``scoring`` gathers the held-out
-    predictions of every grid point (and ``y``) on the client.
-    """
-    from ._search import grid_coefficients
-
-    n, n_outputs = Y.shape
-    m = spectrum.d.shape[0]
-    _check_no_weights(sample_weight)
-    B, valid, infeasible = grid_coefficients(
-        spectrum, coding.core_epsilon(epsilons), max_rounds, ground_truth_weights
-    )
-    n_eps, n_rounds = valid.shape
-    B_cols = B.transpose(2, 0, 1, 3).reshape(m, -1)
-    BZ_cols = (B * spectrum.Z0[None, None]).transpose(2, 0, 1, 3).reshape(m, -1)
-    d = spectrum.d
-    scale = np.divide(spectrum.dual_scale, d, out=np.zeros_like(d), where=d > 0)
-    F_map = spectrum.dual_map * scale[None, :]
-    result = _grid_pass(
-        X, _rows_like(Y, X), spectrum.X_fit, F_map, BZ_cols, B_cols,
-        (n_eps, n_rounds, n_outputs), spectrum.ops.kernel_kwargs, coding,
-        infeasible, scorer, loo=True,
-    )
-    scores, errors = _scores_of(result, n, Y, y, coding, infeasible, scorer)
-    return scores, errors, valid, infeasible, None
-
-
-def dask_kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
-                      epsilons, max_rounds, ground_truth_weights, scorer,
-                      sample_weight=None):
-    """:func:`~._search.kfold_scores` on a dask X: one pass per fold.
-
-    The folds are index arrays drawn on the client (a classifier's
-    stratification computes the labels there); each fold's rows stay on the
-    workers, its spectrum is :func:`dask_spectrum` and its held-out part is
-    scored block by block.
-    """
-    from sklearn.model_selection import check_cv
-
-    from ._search import grid_coefficients
-    from ._solvers import compute_spectrum
-
-    _check_no_weights(sample_weight)
-    n = X.shape[0]
-    y_split = y.compute() if classifier else None
-    cv = check_cv(cv, y_split, classifier=classifier)
-    # One stage per (ground-truth weight, round) pair, as in grid_coefficients.
-    n_rounds = np.atleast_1d(ground_truth_weights).shape[0] * (max_rounds + 1)
-    n_eps = epsilons.shape[0]
-    split_scores, split_errors = [], []
-    valid = np.ones((n_eps, n_rounds), dtype=bool)
-    infeasible = np.zeros(n_eps, dtype=bool)
-    for train, test in cv.split(np.empty((n, 0)), y_split):
-        coding = coding_of(y[train], None)
-        Y_train = coding.encode(y[train])
-        Y_test = coding.encode(y[test])
-        spectrum = compute_spectrum(X[train], Y_train, **solver)
-        d, Z0 = spectrum.d, spectrum.Z0
-        m, n_outputs = Z0.shape
-        inv_d = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
-        B, fold_valid, fold_infeasible = grid_coefficients(
-            spectrum, coding.core_epsilon(epsilons), max_rounds,
-            ground_truth_weights,
-        )
-        valid &= fold_valid
-        infeasible |= fold_infeasible
-        scaled = B * (inv_d[None, None, :, None] * Z0[None, None])
-        BZ_cols = (scaled * spectrum.dual_scale).transpose(2, 0, 1, 3).reshape(m, -1)
-        X_test = X[test]
-        result = _grid_pass(
-            X_test, _rows_like(Y_test, X_test), spectrum.X_fit,
-            spectrum.dual_map, BZ_cols, None, (n_eps, n_rounds, n_outputs),
-            kernel, coding, fold_infeasible, scorer, loo=False,
-        )
-        scores, errors = _scores_of(
-            result, test.shape[0], Y_test, y[test], coding, fold_infeasible,
-            scorer,
-        )
-        split_scores.append(scores)
-        split_errors.append(errors)
-    return (
-        np.mean(split_scores, axis=0), np.mean(split_errors, axis=0),
-        valid, infeasible, split_scores,
-    )
+    nonempty = [i for i, c in enumerate(counts) if c > 0]
+    if len(nonempty) < len(counts):
+        A, w = A.blocks[nonempty], w.blocks[nonempty]
+        counts = tuple(counts[i] for i in nonempty)
+    meta = np.empty((0,) * A.ndim, dtype=A.dtype)
+    if A.ndim == 1:
+        return da.map_blocks(_take_positive, A, w, chunks=(counts,),
+                             dtype=A.dtype, meta=meta)
+    return da.map_blocks(_take_positive, A, w[:, None],
+                         chunks=(counts,) + A.chunks[1:], dtype=A.dtype, meta=meta)
 
 
 def _nth(generator, t):

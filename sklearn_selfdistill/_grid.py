@@ -8,6 +8,7 @@ Mobahi et al., 2020); a user's grid is checked and sorted.
 
 import numpy as np
 
+from ._dask import computed
 from ._distill import min_reachable_mse
 
 __all__ = ["check_epsilons", "check_reference_scale", "default_epsilons"]
@@ -46,7 +47,8 @@ def default_epsilons(spectrum, Y, sample_weight=None):
         Increasing, every point above the floor of every output.
     """
     low_factor, high_factor = _DEFAULT_EPSILON_RANGE
-    mean_square = np.average(Y * Y, axis=0, weights=sample_weight)
+    # One pass over dask targets (the rest reads the computed means).
+    (mean_square,) = computed(np.average(Y * Y, axis=0, weights=sample_weight))
     reference = float(np.mean(mean_square))
     d, Z = spectrum.augmented()
     floor = max(

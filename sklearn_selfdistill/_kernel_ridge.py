@@ -16,7 +16,9 @@ from ._checks import (
     explain_infeasible,
     unfitted_on_error,
 )
-from ._dask import blockwise, float_targets, validate_data
+from ._dask import (
+    DaskWeightedRows, blockwise, float_targets, is_dask_array, validate_data,
+)
 from ._distill import report_collapse, self_distill
 from ._doc_link import DocLinkMixin
 from ._solvers import compute_spectrum, solver_params
@@ -91,6 +93,8 @@ def fit_weights(sample_weight, X, kernel):
     Its ``sample_weight`` is ``None`` when every kept weight is equal: the
     fit is then exactly the unweighted one.
     """
+    if is_dask_array(X):
+        return DaskWeightedRows(sample_weight, X)
     rows = WeightedRows(sample_weight, X, precomputed=kernel == "precomputed")
     if rows.sample_weight is not None and row_scales(rows.sample_weight) is None:
         rows.sample_weight = None
@@ -128,6 +132,9 @@ class _BaseSelfDistilledKernel(DocLinkMixin, BaseEstimator):
         # epsilons unreachable.
         return validate_data(self, X, reset=reset, dtype=np.float64)
 
+    def _check_kept_rows(self, y):
+        """Raise if the rows of positive weight cannot be fitted (classes)."""
+
     def _fit(self, X, y, spectrum=None, sample_weight=None):
         """``X`` and ``y`` -> validate -> kernel -> spectrum -> core -> attributes.
 
@@ -139,6 +146,8 @@ class _BaseSelfDistilledKernel(DocLinkMixin, BaseEstimator):
         check_square_gram(self.kernel, X_all)
         rows = fit_weights(sample_weight, X_all, self.kernel)
         X, y = rows.select(X_all, y)
+        if rows.keep is not None:
+            self._check_kept_rows(y)
         weights = rows.sample_weight
         coding = self._coding(y, weights)
         Y = coding.encode(y)

@@ -28,7 +28,8 @@ from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._dask import dask_kfold_scores, dask_loo_scores, is_dask_array, validate_data
+from ._dask import is_dask_array, validate_data
+from ._dask_solver import dask_kfold_scores, dask_loo_scores
 from ._distill import distill_path
 from ._doc_link import DocLinkMixin
 from ._grid import check_epsilons, check_reference_scale, default_epsilons
@@ -50,6 +51,7 @@ from ._search_results import (
     selection_on_edge,
 )
 from ._solvers import compute_spectrum, solver_params
+from ._targets import check_weighted_classes
 from .exceptions import InfeasibleEpsilonError
 from .kernels import _pairwise
 
@@ -146,7 +148,7 @@ def loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
     """
     if is_dask_array(X):
         return dask_loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
-                               ground_truth_weights, scorer)
+                               ground_truth_weights, scorer, sample_weight)
     n, n_outputs = Y.shape
     Z0 = spectrum.Z0
     m = spectrum.d.shape[0]
@@ -306,13 +308,8 @@ class _BaseSelfDistilledKernelCV(DocLinkMixin, BaseEstimator):
         rows = fit_weights(sample_weight, X, self.kernel)
         X, y = rows.select(X, y)
         weights = rows.sample_weight
-        if is_classifier(self) and np.unique(y).shape[0] < 2:
-            raise ValueError(
-                "The rows of positive sample_weight hold one class only, "
-                f"{y[0].item() if isinstance(y[0], np.generic) else y[0]!r}; the "
-                "classifier needs at least two classes with "
-                "positive weight."
-            )
+        if is_classifier(self) and rows.keep is not None:
+            check_weighted_classes(y)
         coding = self._coding(y, weights)
         Y = coding.encode(y)
         mean_square = float(np.mean(Y * Y)) if weights is None else float(
@@ -350,9 +347,7 @@ class _BaseSelfDistilledKernelCV(DocLinkMixin, BaseEstimator):
             # The splits index all rows; each fold drops its zero weights.
             if rows.keep is not None:
                 X, y = X_all, y_all
-                grid["sample_weight"] = np.zeros(rows.n_samples)
-                grid["sample_weight"][rows.keep] = rows.sample_weight if (
-                    weights is not None) else 1.0
+                grid["sample_weight"] = rows.weights_of_all_rows()
             scores, errors, valid, infeasible, splits = kfold_scores(
                 X, y, cv=self.cv, classifier=is_classifier(self),
                 coding_of=self._coding, solver=solver_params(self),

@@ -52,7 +52,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ._checks import check_dense_memory, checked_kernel
-from ._dask import dask_spectrum, is_dask_array
+from ._dask import is_dask_array
+from ._dask_solver import dask_spectrum
 from ._numpy_backend import NumpyOps
 from ._targets import row_scales
 from ._tridiag import (  # noqa: F401 (PSD_TOLERANCE, null_space_threshold re-exported)

@@ -13,11 +13,11 @@ from sklearn.preprocessing import label_binarize
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import _check_sample_weight
 
-from ._dask import computed, encode_blocks, is_dask_array
+from ._dask import computed, encode_blocks, is_dask_array, unique_labels_of
 from ._scoring import PrecomputedResponse
 
-__all__ = ["LabelCoding", "RegressionCoding", "WeightedRows", "row_scales",
-           "weighted_mse"]
+__all__ = ["LabelCoding", "RegressionCoding", "WeightedRows",
+           "check_weighted_classes", "row_scales", "weighted_mse"]
 
 
 class WeightedRows:
@@ -56,6 +56,12 @@ class WeightedRows:
             return X[np.ix_(self.keep, self.keep)], y[self.keep]
         return X[self.keep], y[self.keep]
 
+    def weights_of_all_rows(self):
+        """Weights over every row, zero where dropped (splits index all rows)."""
+        full = np.zeros(self.n_samples)
+        full[self.keep] = 1.0 if self.sample_weight is None else self.sample_weight
+        return full
+
     def expand(self, dual):
         """Dual coefficients (T, n_kept, Q) on all rows of a precomputed Gram.
 
@@ -67,6 +73,17 @@ class WeightedRows:
         full = np.zeros((dual.shape[0], self.n_samples) + dual.shape[2:])
         full[:, self.keep] = dual
         return full
+
+
+def check_weighted_classes(y):
+    """Raise unless the rows kept by their positive weights hold two classes."""
+    classes = np.unique(unique_labels_of(y))
+    if classes.shape[0] < 2:
+        label = classes[0].item() if isinstance(classes[0], np.generic) else classes[0]
+        raise ValueError(
+            f"The rows of positive sample_weight hold one class only, {label!r}; "
+            "the classifier needs at least two classes with positive weight."
+        )
 
 
 def row_scales(sample_weight):

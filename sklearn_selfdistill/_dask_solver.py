@@ -1,0 +1,338 @@
+"""The Nystroem solver and its searches on the row blocks of a dask array.
+
+The fit's pass over the rows is a map-reduce; dask runs it on the workers:
+
+* :func:`dask_spectrum` draws the landmarks by index exactly as the
+  in-memory solver does (:func:`~._solvers.landmark_index`), fetches those
+  ``m`` rows, then maps every block to its whitened features'
+  ``Phi_b^T Phi_b``, ``Phi_b^T Y_b`` and ``||Y_b||^2`` (each row scaled by
+  ``s_i = sqrt(K w_i / sum(w))`` with sample weights) and sums them as a tree
+  of tasks; the ``m x m`` eigendecomposition runs on the client
+  (:func:`~._solvers.nystroem_from_gram`);
+* :func:`dask_loo_scores` is the second pass (leave-one-out residuals of every
+  grid point, block by block) and :func:`dask_kfold_scores` one pass per fold.
+
+Only ``m x m`` and grid-sized arrays reach the client (and, for another
+``scoring`` than the default, the held-out predictions a scorer needs).
+Importing this module does not import dask.
+"""
+
+import functools
+
+import numpy as np
+
+from ._dask import DaskWeightedRows, check_dask_params, computed
+
+__all__ = ["dask_kfold_scores", "dask_loo_scores", "dask_spectrum"]
+
+#: Partial sums combined by one task of the tree reduction.
+_SPLIT_EVERY = 8
+
+
+def _blocks(A):
+    """The delayed row blocks of a dask array (one column chunk)."""
+    if A.ndim == 2 and A.numblocks[1] > 1:
+        A = A.rechunk({1: -1})
+    return list(A.to_delayed().ravel())
+
+
+def _row_blocks(X, *arrays):
+    """Delayed row blocks of X and of each array (``None``: a ``None`` per block)."""
+    columns = [_blocks(X)]
+    for A in arrays:
+        columns.append([None] * len(columns[0]) if A is None else _blocks(A))
+    return zip(*columns)
+
+
+def _tree_sum(parts):
+    """Elementwise sum of the tuples in ``parts`` as a tree of tasks."""
+    import dask
+
+    while len(parts) > 1:
+        parts = [
+            dask.delayed(_add_tuples, pure=True)(*parts[i:i + _SPLIT_EVERY])
+            for i in range(0, len(parts), _SPLIT_EVERY)
+        ]
+    return parts[0]
+
+
+def _add_tuples(*parts):
+    return tuple(sum(items[1:], items[0].copy()) for items in zip(*parts))
+
+
+def _rows_like(Y, X):
+    """``Y`` as a dask array chunked by X's rows."""
+    import dask.array as da
+
+    if Y is None:
+        return None
+    if not hasattr(Y, "dask"):
+        return da.from_array(np.asarray(Y), chunks=(X.chunks[0],) + Y.shape[1:])
+    return Y.rechunk((X.chunks[0],) + Y.shape[1:])
+
+
+def _block_kernel(kernel_kwargs):
+    """The checked kernel (finite, right shape) a worker evaluates."""
+    from ._checks import checked_kernel
+    from .kernels import _kernel_name, _pairwise
+
+    return checked_kernel(functools.partial(_pairwise, **kernel_kwargs),
+                          _kernel_name(kernel_kwargs["kernel"]))
+
+
+def _gram_block(X, Y, s, landmarks, R, kernel_kwargs):
+    """One block's ``Phi^T Phi`` (upper triangle), ``Phi^T Y`` and ``||Y||^2``.
+
+    With row scales ``s`` the block's features and targets are ``diag(s)
+    Phi`` and ``diag(s) Y``, as in :func:`~._solvers.nystroem_spectrum`.
+    """
+    from ._numpy_backend import NumpyOps
+
+    ops = NumpyOps(_block_kernel(kernel_kwargs))
+    Phi = ops.kernel(X, landmarks) @ R
+    if s is not None:
+        Phi = Phi * s[:, None]
+        Y = Y * s[:, None]
+    r = R.shape[1]
+    C = ops.add_gram(np.zeros((r, r), order="F"), Phi)
+    return C, Phi.T @ Y, np.einsum("iq,iq->q", Y, Y)
+
+
+def _row_scales(sample_weight, n):
+    """Lazy ``s = sqrt(K w / sum(w))`` (:func:`~._targets.row_scales`)."""
+    if sample_weight is None:
+        return None
+    (total,) = computed(sample_weight.sum())
+    return np.sqrt(sample_weight * (n / float(total)))
+
+
+def dask_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
+                  kernel_params=None, eigen_solver="nystroem",
+                  n_components=None, random_state=None, device=None,
+                  store_eigenvectors=False, sample_weight=None):
+    """The Nystroem spectrum of a dask X: landmarks, then one block-wise pass.
+
+    The keywords are those of :func:`~._solvers.compute_spectrum`; a dask
+    ``sample_weight`` holds the positive weights of X's rows (chunked as X),
+    ``None`` for equal weights. The same ``random_state`` draws the same
+    landmarks as the in-memory solver on the same rows, however they are
+    chunked. A Nystroem spectrum always has the rows of its basis, so
+    ``need_basis`` is not among them.
+    """
+    import dask
+    from sklearn.utils import check_random_state
+
+    from ._numpy_backend import NumpyOps
+    from ._solvers import (
+        _check_solver, landmark_index, nystroem_from_gram, nystroem_whitening,
+    )
+    from .kernels import _kernel_name
+
+    check_dask_params(eigen_solver, device)
+    n = X.shape[0]
+    _check_solver(n, kernel=kernel, eigen_solver=eigen_solver,
+                  n_components=n_components, store_eigenvectors=store_eigenvectors)
+    kernel_kwargs = dict(kernel=kernel, gamma=gamma, degree=degree, coef0=coef0,
+                         kernel_params=kernel_params)
+    ops = NumpyOps(_block_kernel(kernel_kwargs))
+    name = _kernel_name(kernel)
+    index = landmark_index(n, n_components, check_random_state(random_state))
+    (landmarks,) = dask.compute(X[index])
+    landmarks = np.ascontiguousarray(landmarks, dtype=np.float64)
+    R = nystroem_whitening(ops, landmarks, kernel_name=name)
+    ops.kernel_kwargs = kernel_kwargs  # for the leave-one-out pass
+    s = _rows_like(_row_scales(sample_weight, n), X)
+    shared = dask.delayed((landmarks, np.ascontiguousarray(R)), pure=True)
+    parts = [
+        dask.delayed(_gram_block, pure=True)(
+            xb, yb, sb, shared[0], shared[1], kernel_kwargs
+        )
+        for xb, yb, sb in _row_blocks(X, _rows_like(Y, X), s)
+    ]
+    C, P, total = dask.compute(_tree_sum(parts))[0]
+    C = ops.symmetrize_upper(C)
+    return nystroem_from_gram(
+        ops, C, P, landmarks=landmarks, R=R, n_samples=n, energy=total.copy(),
+        total=total, kernel_name=name, row_scale=s,
+    )
+
+
+def _held_out_block(X, Y, w, s, X_fit, F_map, BZ_cols, B_cols, shape,
+                    kernel_kwargs, coding, feasible, loo):
+    """Held-out predictions (n_eps, T, n_b, Q) of one block, or their errors.
+
+    ``loo``: leave-one-out residuals of the smoothers ``F diag(B) F^T`` with
+    ``F`` the block's rows of the orthonormal basis (times the row scales
+    ``s`` of weighted rows, which leave ``F B z_0 / s`` unscaled and scale the
+    leverage by ``s^2``); otherwise plain predictions
+    ``kernel(X, X_fit) @ F_map @ BZ_cols``. With ``feasible`` given, the
+    summed squared errors of those grid rows (weighted by ``w``) and the
+    block's mass (``sum(w)``, or its row count).
+    """
+    F = _block_kernel(kernel_kwargs)(X, X_fit) @ F_map
+    full = (X.shape[0],) + shape
+    fitted = (F @ BZ_cols).reshape(full).transpose(1, 2, 0, 3)
+    if loo:
+        F2 = F * F if s is None else F * F * (s * s)[:, None]
+        leverage = (F2 @ B_cols).reshape(full).transpose(1, 2, 0, 3)
+        fitted = Y - (Y - fitted) / (1.0 - leverage)
+    if feasible is None:
+        return (fitted,)
+    mass = float(X.shape[0]) if w is None else float(w.sum())
+    squared = np.zeros(shape[:2])
+    for e in feasible:
+        squared[e] = coding.squared_error(fitted[e], Y, w) * mass
+    return squared, np.array(mass)
+
+
+def _grid_pass(X, Y, w, s, X_fit, F_map, BZ_cols, B_cols, shape,
+               kernel_kwargs, coding, infeasible, scorer, loo):
+    """Summed squared errors (n_eps, T) and the total mass, or all predictions.
+
+    With ``scorer=None`` each block's errors and mass are summed as a tree;
+    otherwise every held-out prediction (n_eps, T, n, Q) comes to the client.
+    """
+    import dask
+
+    feasible = None if scorer is not None else np.flatnonzero(~infeasible)
+    shared = dask.delayed((X_fit, F_map, BZ_cols, B_cols), pure=True)
+    parts = [
+        dask.delayed(_held_out_block, pure=True)(
+            xb, yb, wb, sb, shared[0], shared[1], shared[2], shared[3], shape,
+            kernel_kwargs, coding, feasible, loo,
+        )
+        for xb, yb, wb, sb in _row_blocks(
+            X, _rows_like(Y, X), _rows_like(w, X), _rows_like(s, X)
+        )
+    ]
+    if scorer is None:
+        return dask.compute(_tree_sum(parts))[0]
+    return (np.concatenate([p[0] for p in dask.compute(*parts)], axis=2),)
+
+
+def _scores_of(result, Y, y, w, coding, infeasible, scorer):
+    """Scores and mean squared errors (n_eps, T) from :func:`_grid_pass`."""
+    from ._search import score_rounds
+
+    n_eps, n_rounds = infeasible.shape[0], result[0].shape[1]
+    scores = np.full((n_eps, n_rounds), -np.inf)
+    errors = np.full((n_eps, n_rounds), np.inf)
+    if scorer is not None:
+        Y, y, w = computed(Y, y, w)
+    for e in np.flatnonzero(~infeasible):
+        if scorer is None:
+            squared, mass = result
+            errors[e] = squared[e] / mass
+            scores[e] = -errors[e]
+        else:
+            scores[e], errors[e] = score_rounds(result[0][e], Y, y, coding,
+                                                scorer, w)
+    return scores, errors
+
+
+def dask_loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
+                    ground_truth_weights, scorer, sample_weight=None):
+    """:func:`~._search.loo_scores` on a dask X: a second block-wise pass.
+
+    With ``scoring=None`` each block returns its (weighted) squared held-out
+    errors per grid point, summed as a tree; another ``scoring`` gathers the
+    held-out predictions of every grid point (and ``y`` and the weights) on
+    the client.
+    """
+    from ._search import grid_coefficients
+
+    n_outputs = Y.shape[1]
+    m = spectrum.d.shape[0]
+    B, valid, infeasible = grid_coefficients(
+        spectrum, coding.core_epsilon(epsilons), max_rounds, ground_truth_weights
+    )
+    n_eps, n_rounds = valid.shape
+    B_cols = B.transpose(2, 0, 1, 3).reshape(m, -1)
+    BZ_cols = (B * spectrum.Z0[None, None]).transpose(2, 0, 1, 3).reshape(m, -1)
+    d = spectrum.d
+    scale = np.divide(spectrum.dual_scale, d, out=np.zeros_like(d), where=d > 0)
+    F_map = spectrum.dual_map * scale[None, :]
+    result = _grid_pass(
+        X, Y, sample_weight, spectrum.row_scale, spectrum.X_fit, F_map,
+        BZ_cols, B_cols, (n_eps, n_rounds, n_outputs),
+        spectrum.ops.kernel_kwargs, coding, infeasible, scorer, loo=True,
+    )
+    scores, errors = _scores_of(result, Y, y, sample_weight, coding, infeasible,
+                                scorer)
+    return scores, errors, valid, infeasible, None
+
+
+_EMPTY_SPLIT = (
+    "A cross-validation split has only zero sample_weight in its training or "
+    "held-out part; give every split some positive weight or use other "
+    "splits (cv)."
+)
+
+
+def dask_kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
+                      epsilons, max_rounds, ground_truth_weights, scorer,
+                      sample_weight=None):
+    """:func:`~._search.kfold_scores` on a dask X: one pass per fold.
+
+    The folds are index arrays drawn on the client (a classifier's
+    stratification computes the labels there); each fold's rows stay on the
+    workers, drop their zero weights block by block, its spectrum is
+    :func:`dask_spectrum` and its held-out part is scored block by block.
+    ``sample_weight`` (dask, over all rows) keeps the splits' indices
+    meaningful, as in the in-memory search.
+    """
+    from sklearn.model_selection import check_cv
+
+    from ._search import grid_coefficients
+    from ._solvers import compute_spectrum
+
+    n = X.shape[0]
+    y_split = y.compute() if classifier else None
+    cv = check_cv(cv, y_split, classifier=classifier)
+    # One stage per (ground-truth weight, round) pair, as in grid_coefficients.
+    n_rounds = np.atleast_1d(ground_truth_weights).shape[0] * (max_rounds + 1)
+    n_eps = epsilons.shape[0]
+    split_scores, split_errors = [], []
+    valid = np.ones((n_eps, n_rounds), dtype=bool)
+    infeasible = np.zeros(n_eps, dtype=bool)
+    for train, test in cv.split(np.empty((n, 0)), y_split):
+        parts = []
+        for index in (train, test):
+            X_part, y_part = X[index], y[index]
+            w_part = None
+            if sample_weight is not None:
+                rows = DaskWeightedRows(sample_weight[index], X_part,
+                                        empty_message=_EMPTY_SPLIT)
+                X_part, y_part = rows.select(X_part, y_part)
+                w_part = rows.sample_weight
+            parts.append((X_part, y_part, w_part))
+        (X_train, y_train, w_train), (X_test, y_test, w_test) = parts
+        coding = coding_of(y_train, w_train)
+        Y_train = coding.encode(y_train)
+        Y_test = coding.encode(y_test)
+        spectrum = compute_spectrum(X_train, Y_train, sample_weight=w_train,
+                                    **solver)
+        d, Z0 = spectrum.d, spectrum.Z0
+        m, n_outputs = Z0.shape
+        inv_d = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
+        B, fold_valid, fold_infeasible = grid_coefficients(
+            spectrum, coding.core_epsilon(epsilons), max_rounds,
+            ground_truth_weights,
+        )
+        valid &= fold_valid
+        infeasible |= fold_infeasible
+        scaled = B * (inv_d[None, None, :, None] * Z0[None, None])
+        BZ_cols = (scaled * spectrum.dual_scale).transpose(2, 0, 1, 3).reshape(m, -1)
+        result = _grid_pass(
+            X_test, Y_test, w_test, None, spectrum.X_fit, spectrum.dual_map,
+            BZ_cols, None, (n_eps, n_rounds, n_outputs), kernel, coding,
+            fold_infeasible, scorer, loo=False,
+        )
+        scores, errors = _scores_of(result, Y_test, y_test, w_test, coding,
+                                    fold_infeasible, scorer)
+        split_scores.append(scores)
+        split_errors.append(errors)
+    return (
+        np.mean(split_scores, axis=0), np.mean(split_errors, axis=0),
+        valid, infeasible, split_scores,
+    )
