@@ -12,7 +12,10 @@ allocation during the fit (tracemalloc) and peak RSS, the numpy child's peak
 RSS, and the largest relative difference of the multipliers ``c_``.
 
 Run: ``python benchmarks/bench_dask.py`` (sizes 1e6 and 4e6, numpy up to 1e6);
-``--sizes 100000 --components 200 --epsilon 0.25`` for a smoke run. Results are printed as
+``--sizes 100000 --components 200 --epsilon 0.25`` for a smoke run;
+``--weighted`` fits with sample weights generated on the workers (a tenth of
+them zero; the numpy child fits the same weights) and also times the dask fit
+without them, for the weighted / unweighted ratio. Results are printed as
 JSON lines and recorded in ``benchmarks/README.md``.
 """
 
@@ -33,7 +36,11 @@ PARAMS = dict(epsilon=0.15, n_rounds=10, gamma=0.5, eigen_solver="nystroem",
 
 
 def make_rows(n, chunk):
-    """The rows as a lazy dask expression (the same numbers however computed)."""
+    """The rows as a lazy dask expression (the same numbers however computed).
+
+    Also the weights of ``--weighted``: uniform on (0, 2), a tenth of them
+    set to zero.
+    """
     import dask.array as da
 
     rs = da.random.RandomState(0)
@@ -41,7 +48,9 @@ def make_rows(n, chunk):
     noise = rs.standard_normal(size=(n,), chunks=(chunk,))
     y = (da.sin(np.pi * X[:, 0]) + X[:, 1] * X[:, 2]
          + 0.5 * da.cos(2 * X[:, 3]) + 0.3 * noise)
-    return X, y
+    u = rs.uniform(0.0, 2.0, size=(n,), chunks=(chunk,))
+    w = da.where(u < 0.2, 0.0, u)
+    return X, y, w
 
 
 def _max_rss_mb():
@@ -56,43 +65,45 @@ def _max_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def numpy_child(n, chunk, m):
+def numpy_child(n, chunk, m, weighted):
     """Fit the numpy path in this process; print wall time, RSS and c_."""
     from threadpoolctl import threadpool_limits
 
     from sklearn_selfdistill import SelfDistilledKernelRidge
 
-    X, y = make_rows(n, chunk)
-    X, y = (a.compute(scheduler="threads", num_workers=2) for a in (X, y))
+    X, y, w = make_rows(n, chunk)
+    X, y, w = (a.compute(scheduler="threads", num_workers=2) for a in (X, y, w))
     data_mb = _max_rss_mb()
     with threadpool_limits(limits=2, user_api="blas"):
         start = time.perf_counter()
-        model = SelfDistilledKernelRidge(n_components=m, **PARAMS).fit(X, y)
+        model = SelfDistilledKernelRidge(n_components=m, **PARAMS).fit(
+            X, y, sample_weight=w if weighted else None
+        )
         wall = time.perf_counter() - start
     print(json.dumps({"wall": wall, "rss_mb": _max_rss_mb(),
                       "rss_after_data_mb": data_mb, "c": model.c_.tolist()}))
 
 
-def run_numpy(n, chunk, m):
+def run_numpy(n, chunk, m, weighted):
     out = subprocess.run(
         [sys.executable, __file__, "--numpy-child", str(n), "--chunk",
          str(chunk), "--components", str(m), "--epsilon",
-         str(PARAMS["epsilon"])],
+         str(PARAMS["epsilon"])] + (["--weighted"] if weighted else []),
         check=True, capture_output=True, text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run_dask(client, n, chunk, m):
+def run_dask(client, n, chunk, m, weighted):
     from sklearn_selfdistill import SelfDistilledKernelRidge
 
-    X, y = make_rows(n, chunk)
+    X, y, w = make_rows(n, chunk)
     model = SelfDistilledKernelRidge(n_components=m, **PARAMS)
     client.run(_reset_peak)
     _reset_peak()
     tracemalloc.start()
     start = time.perf_counter()
-    model.fit(X, y)
+    model.fit(X, y, sample_weight=w if weighted else None)
     wall = time.perf_counter() - start
     traced = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
@@ -120,12 +131,16 @@ def main():
                         help="rows per block; default: the numpy pass's own")
     parser.add_argument("--epsilon", type=float, default=0.15)
     parser.add_argument("--numpy-child", type=int, default=None)
+    parser.add_argument("--weighted", action="store_true",
+                        help="fit with sample weights made on the workers "
+                        "(a tenth of them zero); the dask path also fits "
+                        "without them, for the ratio")
     args = parser.parse_args()
     PARAMS["epsilon"] = args.epsilon
     m = args.components
     chunk = args.chunk or max(64, 2**23 // m)
     if args.numpy_child is not None:
-        numpy_child(args.numpy_child, chunk, m)
+        numpy_child(args.numpy_child, chunk, m, args.weighted)
         return
     import distributed
 
@@ -140,9 +155,17 @@ def main():
         for n in (int(s) for s in args.sizes.split(",")):
             load = os.getloadavg()[0]
             result = {"n": n, "components": m, "chunk": chunk,
-                      "load": round(load, 2), "dask": run_dask(client, n, chunk, m)}
+                      "load": round(load, 2), "weighted": args.weighted,
+                      "dask": run_dask(client, n, chunk, m, args.weighted)}
+            if args.weighted:
+                plain = run_dask(client, n, chunk, m, False)
+                plain.pop("c")
+                result["dask_unweighted"] = plain
+                result["wall_ratio_weighted_over_unweighted"] = (
+                    result["dask"]["wall"] / plain["wall"]
+                )
             if n <= args.numpy_max:
-                result["numpy"] = run_numpy(n, chunk, m)
+                result["numpy"] = run_numpy(n, chunk, m, args.weighted)
                 c_dask = np.asarray(result["dask"]["c"])
                 c_numpy = np.asarray(result["numpy"]["c"])
                 finite = np.isfinite(c_numpy)
