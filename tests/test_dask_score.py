@@ -306,9 +306,10 @@ def test_predictions_and_targets_stay_on_the_workers(client):
     finally:
         tracemalloc.stop()
     gathered = 2 * n * q * 8  # Y and the predictions: 102 MB
-    # In-process workers count too (measured: about 15 MB in all, of which
-    # about 9 MB is what dask itself holds to sum the predictions).
-    assert peak < gathered / 4, (peak, gathered)
+    # In-process workers count too. Measured: 17 to 21 MB (dask alone holds
+    # 9 MB to sum the predictions), against 210 MB when y and the predictions
+    # are gathered and passed to r2_score.
+    assert peak < gathered / 3, (peak, gathered)
     X_np, Y_np, w_np = (a.compute() for a in (X, Y, w))
     expected = r2_score(Y_np, model.predict(X_np), sample_weight=w_np)
     assert _rel(got, expected) < 1e-12
