@@ -17,7 +17,6 @@ scikit-learn's own ``score``, untouched.
   over ``sum w``.
 """
 
-import numbers
 import warnings
 
 import numpy as np
@@ -112,7 +111,7 @@ def _dask_score(estimator, X, y, sample_weight, *, classifier):
     n = pred.shape[0]
     y = _rows_of(y, "y", rows, n)
     if classifier:
-        y = _labels(y, pred, estimator.classes_)
+        y = _labels(y, estimator.classes_)
     elif y.dtype.kind not in "biuf":
         raise ValueError(
             f"y has dtype {y.dtype}; the R^2 score of a regressor needs numeric "
@@ -156,22 +155,22 @@ def _rows_of(a, name, rows, n):
     """``a`` as a dask array chunked by ``rows`` (numpy or dask input)."""
     import dask.array as da
 
-    if isinstance(a, numbers.Number) or (not is_dask_array(a) and np.ndim(a) == 0):
-        raise ValueError(
-            f"{name} must be an array of shape (n_samples,); got the scalar "
-            f"{a!r}."
-        )
     if not is_dask_array(a):
         a = np.asarray(a)
-        if a.shape[0] != n:
-            _inconsistent(n, a.shape[0])
-        return da.from_array(a, chunks=(rows,) + a.shape[1:])
-    a = _known_rows(a, name)
-    if a.ndim < 1 or a.shape[0] != n:
-        _inconsistent(n, a.shape[0] if a.ndim else 0)
+    if a.ndim == 0:
+        raise ValueError(
+            f"{name} must be an array of shape (n_samples,); got a scalar."
+        )
     if a.ndim > 2:
         raise ValueError(f"{name} has shape {a.shape}; at most 2 dimensions.")
-    return a.rechunk((rows,) + tuple((s,) for s in a.shape[1:]))
+    if is_dask_array(a):
+        a = _known_rows(a, name)
+    if a.shape[0] != n:
+        _inconsistent(n, a.shape[0])
+    chunks = (rows,) + tuple((s,) for s in a.shape[1:])
+    if is_dask_array(a):
+        return a.rechunk(chunks)
+    return da.from_array(a, chunks=chunks)
 
 
 def _inconsistent(n, other):
@@ -191,7 +190,7 @@ def _check_outputs(y, pred):
         )
 
 
-def _labels(y, pred, classes):
+def _labels(y, classes):
     """A 1-D ``y`` of labels comparable with the predictions."""
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]

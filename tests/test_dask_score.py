@@ -245,7 +245,7 @@ def test_score_errors(client, data, regressors):
         model.score(Xd, yd, sample_weight=w[:-1])
     with pytest.raises(ValueError, match="sample_weight must be a 1-D"):
         model.score(Xd, yd, sample_weight=np.column_stack([w, w]))
-    with pytest.raises(ValueError, match="sample_weight must be an array"):
+    with pytest.raises(ValueError, match="sample_weight must be an array.*scalar"):
         model.score(Xd, yd, sample_weight=2.0)
     with pytest.raises(ValueError, match=r"different number of output \(2!=1\)"):
         model.score(Xd, np.column_stack([y, y]))
