@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._checks import unfitted_on_error
 from ._dask import blockwise, unique_labels_of, validate_data
+from ._dask_score import DaskAccuracyScoreMixin
 from ._kernel_ridge import _BaseSelfDistilledKernel
 from ._targets import LabelCoding, check_weighted_classes
 
@@ -38,7 +39,9 @@ def check_class_targets(estimator, y):
     return coding.classes
 
 
-class SelfDistilledKernelRidgeClassifier(ClassifierMixin, _BaseSelfDistilledKernel):
+class SelfDistilledKernelRidgeClassifier(
+    DaskAccuracyScoreMixin, ClassifierMixin, _BaseSelfDistilledKernel
+):
     r"""Self-distilled kernel ridge classifier with a training-error tolerance.
 
     One-vs-all regression of Sec. 3.6 of [1]_: every class gets a target

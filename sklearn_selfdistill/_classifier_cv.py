@@ -7,13 +7,16 @@ from sklearn.utils.validation import check_is_fitted
 from ._checks import unfitted_on_error
 from ._classifier import SelfDistilledKernelRidgeClassifier, check_class_targets
 from ._dask import validate_data
+from ._dask_score import DaskAccuracyScoreMixin
 from ._search import _BaseSelfDistilledKernelCV
 from ._targets import LabelCoding
 
 __all__ = ["SelfDistilledKernelRidgeClassifierCV"]
 
 
-class SelfDistilledKernelRidgeClassifierCV(ClassifierMixin, _BaseSelfDistilledKernelCV):
+class SelfDistilledKernelRidgeClassifierCV(
+    DaskAccuracyScoreMixin, ClassifierMixin, _BaseSelfDistilledKernelCV
+):
     r"""Self-distilled kernel ridge classifier with epsilon and rounds selected.
 
     Like :class:`~sklearn.linear_model.RidgeClassifierCV`: the one-vs-all

@@ -5,6 +5,7 @@ from sklearn.base import RegressorMixin, _fit_context
 
 from ._checks import unfitted_on_error
 from ._dask import float_targets, validate_data
+from ._dask_score import DaskR2ScoreMixin
 from ._kernel_ridge import SelfDistilledKernelRidge
 from ._search import _BaseSelfDistilledKernelCV
 from ._targets import RegressionCoding
@@ -12,7 +13,9 @@ from ._targets import RegressionCoding
 __all__ = ["SelfDistilledKernelRidgeCV"]
 
 
-class SelfDistilledKernelRidgeCV(RegressorMixin, _BaseSelfDistilledKernelCV):
+class SelfDistilledKernelRidgeCV(
+    DaskR2ScoreMixin, RegressorMixin, _BaseSelfDistilledKernelCV
+):
     r"""Self-distilled kernel ridge regression with epsilon and rounds selected.
 
     Like :class:`~sklearn.linear_model.RidgeCV`, it scores a grid of

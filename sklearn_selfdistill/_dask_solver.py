@@ -3,7 +3,7 @@
 The fit's pass over the rows is a map-reduce; dask runs it on the workers:
 
 * :func:`dask_spectrum` draws the landmarks by index exactly as the
-  in-memory solver does (:func:`~._solvers.landmark_index`), fetches those
+  in-memory solver does (:func:`~._landmarks.landmark_index`), fetches those
   ``m`` rows, then maps every block to its whitened features'
   ``Phi_b^T Phi_b``, ``Phi_b^T Y_b`` and ``||Y_b||^2`` (each row scaled by
   ``s_i = sqrt(K w_i / sum(w))`` with sample weights) and sums them as a tree
@@ -22,6 +22,7 @@ import functools
 import numpy as np
 
 from ._dask import DaskWeightedRows, check_dask_params, computed
+from ._landmarks import landmark_index
 
 __all__ = ["dask_kfold_scores", "dask_loo_scores", "dask_spectrum"]
 
@@ -44,16 +45,24 @@ def _row_blocks(X, *arrays):
     return zip(*columns)
 
 
-def _tree_sum(parts):
-    """Elementwise sum of the tuples in ``parts`` as a tree of tasks."""
+def tree_reduce(parts, combine):
+    """``combine`` over the delayed ``parts``, ``_SPLIT_EVERY`` at a time.
+
+    A tree of tasks: no task holds more than ``_SPLIT_EVERY`` partial results.
+    """
     import dask
 
     while len(parts) > 1:
         parts = [
-            dask.delayed(_add_tuples, pure=True)(*parts[i:i + _SPLIT_EVERY])
+            dask.delayed(combine, pure=True)(*parts[i:i + _SPLIT_EVERY])
             for i in range(0, len(parts), _SPLIT_EVERY)
         ]
     return parts[0]
+
+
+def _tree_sum(parts):
+    """Elementwise sum of the tuples in ``parts`` as a tree of tasks."""
+    return tree_reduce(parts, _add_tuples)
 
 
 def _add_tuples(*parts):
@@ -124,7 +133,7 @@ def dask_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
 
     from ._numpy_backend import NumpyOps
     from ._solvers import (
-        _check_solver, landmark_index, nystroem_from_gram, nystroem_whitening,
+        _check_solver, nystroem_from_gram, nystroem_whitening,
     )
     from .kernels import _kernel_name
 

@@ -19,6 +19,7 @@ from ._checks import (
 from ._dask import (
     DaskWeightedRows, blockwise, float_targets, is_dask_array, validate_data,
 )
+from ._dask_score import DaskR2ScoreMixin
 from ._distill import report_collapse, self_distill
 from ._doc_link import DocLinkMixin
 from ._solvers import compute_spectrum, solver_params
@@ -204,7 +205,9 @@ class _BaseSelfDistilledKernel(DocLinkMixin, BaseEstimator):
             yield K @ dual
 
 
-class SelfDistilledKernelRidge(RegressorMixin, _BaseSelfDistilledKernel):
+class SelfDistilledKernelRidge(
+    DaskR2ScoreMixin, RegressorMixin, _BaseSelfDistilledKernel
+):
     r"""Self-distilled kernel ridge regression with a training-error tolerance.
 
     Round 0 solves the epsilon-constrained problem of eq. (1) of [1]_: among the

@@ -54,6 +54,7 @@ from sklearn.utils import check_random_state
 from ._checks import check_dense_memory, checked_kernel
 from ._dask import is_dask_array
 from ._dask_solver import dask_spectrum
+from ._landmarks import landmark_index
 from ._numpy_backend import NumpyOps
 from ._targets import row_scales
 from ._tridiag import (  # noqa: F401 (PSD_TOLERANCE, null_space_threshold re-exported)
@@ -382,17 +383,6 @@ def randomized_spectrum(ops, X, Y, *, n_components, random_state,
         dual_scale=1.0 / n, X_fit=X, U=U, ops=ops, solver="randomized",
         row_scale=row_scale,
     )
-
-
-def landmark_index(n_samples, n_components, random_state):
-    """Sorted indices of the Nystroem landmarks among ``n_samples`` rows.
-
-    Drawn by index only, so that the same ``random_state`` picks the same rows
-    of the same data however they are stored (in memory or in blocks).
-    """
-    if n_components >= n_samples:
-        return np.arange(n_samples)
-    return np.sort(random_state.choice(n_samples, size=n_components, replace=False))
 
 
 def nystroem_whitening(ops, landmarks, *, kernel_name="kernel"):
