@@ -172,9 +172,10 @@ def validate_data(estimator, X="no_validation", y="no_validation", **kwargs):
     if y.ndim == 2 and y.shape[1] == 1 and not kwargs.get("multi_output"):
         y = y[:, 0]
     if y.ndim != 1 and not (y.ndim == 2 and kwargs.get("multi_output")):
+        kinds = "1-D or 2-D" if kwargs.get("multi_output") else "1-D"
         raise ValueError(
-            f"y should be a 1-D dask array{' or 2-D' if kwargs.get('multi_output') else ''}"
-            f", got an array of shape {y.shape} instead."
+            f"y should be a {kinds} dask array, got an array of shape "
+            f"{y.shape} instead."
         )
     y = y.rechunk((X.chunks[0],) + y.shape[1:])
     if kwargs.get("y_numeric"):

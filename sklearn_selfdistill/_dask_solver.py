@@ -133,7 +133,9 @@ def dask_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
 
     from ._numpy_backend import NumpyOps
     from ._solvers import (
-        _check_solver, nystroem_from_gram, nystroem_whitening,
+        _check_solver,
+        nystroem_from_gram,
+        nystroem_whitening,
     )
     from .kernels import _kernel_name
 
