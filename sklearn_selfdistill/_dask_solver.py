@@ -10,7 +10,9 @@ The fit's pass over the rows is a map-reduce; dask runs it on the workers:
   of tasks; the ``m x m`` eigendecomposition runs on the client
   (:func:`~._solvers.nystroem_from_gram`);
 * :func:`dask_loo_scores` is the second pass (leave-one-out residuals of every
-  grid point, block by block) and :func:`dask_kfold_scores` one pass per fold.
+  grid point, block by block); K-fold (:func:`~._search.kfold_scores`) takes
+  its splits from :func:`dask_folds` and scores each held-out part in one
+  pass (:func:`dask_held_out`).
 
 Only ``m x m`` and grid-sized arrays reach the client (and, for another
 ``scoring`` than the default, the held-out predictions a scorer needs).
@@ -24,7 +26,7 @@ import numpy as np
 from ._dask import DaskWeightedRows, check_dask_params, computed
 from ._landmarks import landmark_index
 
-__all__ = ["dask_kfold_scores", "dask_loo_scores", "dask_spectrum"]
+__all__ = ["dask_folds", "dask_held_out", "dask_loo_scores", "dask_spectrum"]
 
 #: Partial sums combined by one task of the tree reduction.
 _SPLIT_EVERY = 8
@@ -273,77 +275,40 @@ def dask_loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
     return scores, errors, valid, infeasible, None
 
 
-_EMPTY_SPLIT = (
-    "A cross-validation split has only zero sample_weight in its training or "
-    "held-out part; give every split some positive weight or use other "
-    "splits (cv)."
-)
+def dask_folds(X, y, cv, classifier, sample_weight):
+    """:func:`~._search._folds` of a dask X: each part's rows stay on the workers.
 
-
-def dask_kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
-                      epsilons, max_rounds, ground_truth_weights, scorer,
-                      sample_weight=None):
-    """:func:`~._search.kfold_scores` on a dask X: one pass per fold.
-
-    The folds are index arrays drawn on the client (a classifier's
-    stratification computes the labels there); each fold's rows stay on the
-    workers, drop their zero weights block by block, its spectrum is
-    :func:`dask_spectrum` and its held-out part is scored block by block.
-    ``sample_weight`` (dask, over all rows) keeps the splits' indices
-    meaningful, as in the in-memory search.
+    The splits are index arrays drawn on the client (a classifier's
+    stratification computes the labels there); each part of a split drops its
+    zero weights block by block (``sample_weight``, dask, over all rows).
     """
     from sklearn.model_selection import check_cv
 
-    from ._search import grid_coefficients
-    from ._solvers import compute_spectrum
+    from ._search import _EMPTY_SPLIT
 
-    n = X.shape[0]
     y_split = y.compute() if classifier else None
     cv = check_cv(cv, y_split, classifier=classifier)
-    # One stage per (ground-truth weight, round) pair, as in grid_coefficients.
-    n_rounds = np.atleast_1d(ground_truth_weights).shape[0] * (max_rounds + 1)
-    n_eps = epsilons.shape[0]
-    split_scores, split_errors = [], []
-    valid = np.ones((n_eps, n_rounds), dtype=bool)
-    infeasible = np.zeros(n_eps, dtype=bool)
-    for train, test in cv.split(np.empty((n, 0)), y_split):
+    for train, test in cv.split(np.empty((X.shape[0], 0)), y_split):
         parts = []
         for index in (train, test):
-            X_part, y_part = X[index], y[index]
-            w_part = None
+            X_part, y_part, w_part = X[index], y[index], None
             if sample_weight is not None:
                 rows = DaskWeightedRows(sample_weight[index], X_part,
                                         empty_message=_EMPTY_SPLIT)
                 X_part, y_part = rows.select(X_part, y_part)
                 w_part = rows.sample_weight
             parts.append((X_part, y_part, w_part))
-        (X_train, y_train, w_train), (X_test, y_test, w_test) = parts
-        coding = coding_of(y_train, w_train)
-        Y_train = coding.encode(y_train)
-        Y_test = coding.encode(y_test)
-        spectrum = compute_spectrum(X_train, Y_train, sample_weight=w_train,
-                                    **solver)
-        d, Z0 = spectrum.d, spectrum.Z0
-        m, n_outputs = Z0.shape
-        inv_d = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
-        B, fold_valid, fold_infeasible = grid_coefficients(
-            spectrum, coding.core_epsilon(epsilons), max_rounds,
-            ground_truth_weights,
-        )
-        valid &= fold_valid
-        infeasible |= fold_infeasible
-        scaled = B * (inv_d[None, None, :, None] * Z0[None, None])
-        BZ_cols = (scaled * spectrum.dual_scale).transpose(2, 0, 1, 3).reshape(m, -1)
-        result = _grid_pass(
-            X_test, Y_test, w_test, None, spectrum.X_fit, spectrum.dual_map,
-            BZ_cols, None, (n_eps, n_rounds, n_outputs), kernel, coding,
-            fold_infeasible, scorer, loo=False,
-        )
-        scores, errors = _scores_of(result, Y_test, y_test, w_test, coding,
-                                    fold_infeasible, scorer)
-        split_scores.append(scores)
-        split_errors.append(errors)
-    return (
-        np.mean(split_scores, axis=0), np.mean(split_errors, axis=0),
-        valid, infeasible, split_scores,
+        yield tuple(parts)
+
+
+def dask_held_out(spectrum, coefs, X_test, Y_test, y_test, w_test, *, coding,
+                  kernel, infeasible, scorer):
+    """:func:`~._search._held_out` of a dask X: one block-wise pass."""
+    n_eps, n_rounds, m, n_outputs = coefs.shape
+    coef_cols = coefs.transpose(2, 0, 1, 3).reshape(m, -1)
+    result = _grid_pass(
+        X_test, Y_test, w_test, None, spectrum.X_fit, spectrum.dual_map,
+        coef_cols, None, (n_eps, n_rounds, n_outputs), kernel, coding,
+        infeasible, scorer, loo=False,
     )
+    return _scores_of(result, Y_test, y_test, w_test, coding, infeasible, scorer)

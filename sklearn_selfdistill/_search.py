@@ -29,7 +29,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._dask import is_dask_array, validate_data
-from ._dask_solver import dask_kfold_scores, dask_loo_scores
+from ._dask_solver import dask_folds, dask_held_out, dask_loo_scores
 from ._distill import distill_path
 from ._doc_link import DocLinkMixin
 from ._grid import check_epsilons, check_reference_scale, default_epsilons
@@ -216,64 +216,95 @@ def kfold_scores(X, y, *, cv, classifier, coding_of, solver, kernel,
     model predicts. With ``sample_weight`` (over all rows, so that splits
     given as indices keep their meaning) each fold drops its zero-weight
     rows, fits its training part weighted and weights its held-out errors.
+    The folds and the held-out scoring are those of the input's kind, chosen
+    once: in memory here, block by block for a dask X
+    (:func:`~._dask_solver.dask_folds`, :func:`~._dask_solver.dask_held_out`).
     """
     if is_dask_array(X):
-        return dask_kfold_scores(**{k: v for k, v in locals().items()})
-    cv = check_cv(cv, y, classifier=classifier)
+        folds = dask_folds(X, y, cv, classifier, sample_weight)
+        held_out = dask_held_out
+    else:
+        folds = _folds(X, y, cv, classifier, sample_weight,
+                       precomputed=solver["kernel"] == "precomputed")
+        held_out = _held_out
     # One stage per (weight, round) pair, as in grid_coefficients.
     n_rounds = np.atleast_1d(ground_truth_weights).shape[0] * (max_rounds + 1)
     n_eps = epsilons.shape[0]
     split_scores, split_errors = [], []
     valid = np.ones((n_eps, n_rounds), dtype=bool)
     infeasible = np.zeros(n_eps, dtype=bool)
-    precomputed = solver["kernel"] == "precomputed"
-    for train, test in cv.split(X, y):
-        if sample_weight is not None:
-            train = train[sample_weight[train] > 0]
-            test = test[sample_weight[test] > 0]
-            if train.size == 0 or test.size == 0:
-                raise ValueError(
-                    "A cross-validation split has only zero sample_weight in "
-                    "its training or held-out part; give every split some "
-                    "positive weight or use other splits (cv)."
-                )
-        if precomputed:
-            X_train, X_test = X[np.ix_(train, train)], X[np.ix_(test, train)]
-        else:
-            X_train, X_test = X[train], X[test]
-        w_train = w_test = None
-        if sample_weight is not None:
-            w_train, w_test = sample_weight[train], sample_weight[test]
-        coding = coding_of(y[train], w_train)
-        Y_train, Y_test = coding.encode(y[train]), coding.encode(y[test])
+    for (X_train, y_train, w_train), (X_test, y_test, w_test) in folds:
+        coding = coding_of(y_train, w_train)
+        Y_train, Y_test = coding.encode(y_train), coding.encode(y_test)
         spectrum = compute_spectrum(
             X_train, Y_train, sample_weight=w_train, **solver
         )
-        d, Z0 = spectrum.d, spectrum.Z0
-        basis = spectrum.prediction_basis(
-            _pairwise(X_test, spectrum.X_fit, **kernel)
-        )
-        inv_d = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
         B, fold_valid, fold_infeasible = grid_coefficients(
             spectrum, coding.core_epsilon(epsilons), max_rounds,
             ground_truth_weights,
         )
         valid &= fold_valid
         infeasible |= fold_infeasible
-        scores = np.full((n_eps, n_rounds), -np.inf)
-        errors = np.full((n_eps, n_rounds), np.inf)
-        for e in np.flatnonzero(~fold_infeasible):
-            scaled = B[e] * (inv_d[None, :, None] * Z0[None])
-            pred = _apply(basis, scaled * spectrum.dual_scale)
-            scores[e], errors[e] = score_rounds(
-                pred, Y_test, y[test], coding, scorer, w_test
-            )
+        d = spectrum.d
+        inv_d = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
+        # Coefficients of the dual map: predictions are basis @ scaled.
+        scaled = B * (inv_d[None, None, :, None] * spectrum.Z0[None, None])
+        scores, errors = held_out(
+            spectrum, scaled * spectrum.dual_scale, X_test, Y_test, y_test,
+            w_test, coding=coding, kernel=kernel, infeasible=fold_infeasible,
+            scorer=scorer,
+        )
         split_scores.append(scores)
         split_errors.append(errors)
     return (
         np.mean(split_scores, axis=0), np.mean(split_errors, axis=0),
         valid, infeasible, split_scores,
     )
+
+
+_EMPTY_SPLIT = (
+    "A cross-validation split has only zero sample_weight in its training or "
+    "held-out part; give every split some positive weight or use other "
+    "splits (cv)."
+)
+
+
+def _folds(X, y, cv, classifier, sample_weight, *, precomputed):
+    """``((X, y, w) train, (X, y, w) test)`` of each split, zero weights dropped."""
+    cv = check_cv(cv, y, classifier=classifier)
+    for train, test in cv.split(X, y):
+        w_train = w_test = None
+        if sample_weight is not None:
+            train = train[sample_weight[train] > 0]
+            test = test[sample_weight[test] > 0]
+            if train.size == 0 or test.size == 0:
+                raise ValueError(_EMPTY_SPLIT)
+            w_train, w_test = sample_weight[train], sample_weight[test]
+        if precomputed:
+            X_train, X_test = X[np.ix_(train, train)], X[np.ix_(test, train)]
+        else:
+            X_train, X_test = X[train], X[test]
+        yield (X_train, y[train], w_train), (X_test, y[test], w_test)
+
+
+def _held_out(spectrum, coefs, X_test, Y_test, y_test, w_test, *, coding,
+              kernel, infeasible, scorer):
+    """Scores and errors (n_eps, T) of the held-out rows, in memory.
+
+    ``coefs`` (n_eps, T, m, Q) are the dual map's coefficients of every grid
+    point: the predictions are ``kernel(X_test, X_fit) @ dual_map @ coefs``.
+    """
+    n_eps, n_rounds = coefs.shape[:2]
+    basis = spectrum.prediction_basis(
+        _pairwise(X_test, spectrum.X_fit, **kernel)
+    )
+    scores = np.full((n_eps, n_rounds), -np.inf)
+    errors = np.full((n_eps, n_rounds), np.inf)
+    for e in np.flatnonzero(~infeasible):
+        scores[e], errors[e] = score_rounds(
+            _apply(basis, coefs[e]), Y_test, y_test, coding, scorer, w_test
+        )
+    return scores, errors
 
 
 class _BaseSelfDistilledKernelCV(DocLinkMixin, BaseEstimator):

@@ -108,3 +108,17 @@ def iris_half(iris):
     """Every other sample of standardised iris: brute-force loops stay fast."""
     X, y = iris
     return X[::2], y[::2]
+
+
+@pytest.fixture(scope="module")
+def dask_client(tmp_path_factory):
+    """An in-process dask cluster of two single-threaded workers."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False,
+        dashboard_address="127.0.0.1:0",
+        local_directory=str(tmp_path_factory.mktemp("dask")),
+    )
+    with distributed.Client(cluster) as client:
+        yield client
+    cluster.close()

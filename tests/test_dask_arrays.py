@@ -21,29 +21,17 @@ from sklearn_selfdistill import (
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
-N = 240
+from _dask_support import (  # noqa: E402
+    CHUNKINGS,
+    N,
+    assert_close,
+    assert_same_search,
+    dask_array,
+    tol,
+)
+
 M = 40
 NYSTROEM = dict(eigen_solver="nystroem", n_components=M, random_state=3, gamma=0.5)
-
-#: Row chunkings: one block (the numpy pass's own blocks at this size), equal
-#: blocks, and ragged ones.
-CHUNKINGS = {
-    "single": (N,),
-    "equal": (60, 60, 60, 60),
-    "ragged": (1, 100, 37, 2, 100),
-}
-
-
-@pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False,
-        dashboard_address="127.0.0.1:0",
-        local_directory=str(tmp_path_factory.mktemp("dask")),
-    )
-    with distributed.Client(cluster) as client:
-        yield client
-    cluster.close()
 
 
 @pytest.fixture(scope="module")
@@ -53,22 +41,6 @@ def data():
     y = np.sin(X[:, 0]) + 0.5 * X[:, 1] ** 2 + 0.1 * rng.randn(N)
     labels = np.digitize(y, [0.0, 0.8])  # three classes
     return X, y, labels
-
-
-def _tol(chunking):
-    return 1e-10 if chunking == "single" else 1e-9
-
-
-def _close(a, b, rtol):
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    scale = np.max(np.abs(a[np.isfinite(a)]), initial=1.0)
-    np.testing.assert_array_equal(np.isfinite(a), np.isfinite(b))
-    finite = np.isfinite(a)
-    np.testing.assert_allclose(b[finite], a[finite], rtol=0, atol=rtol * scale)
-
-
-def _dask(a, chunking):
-    return da.from_array(a, chunks=(CHUNKINGS[chunking],) + a.shape[1:])
 
 
 def test_import_does_not_import_dask():
@@ -83,30 +55,30 @@ def test_import_does_not_import_dask():
 
 @pytest.mark.parametrize("chunking", list(CHUNKINGS))
 @pytest.mark.parametrize("normalize_y", [False, True])
-def test_regressor_matches_numpy(client, data, chunking, normalize_y):
+def test_regressor_matches_numpy(dask_client, data, chunking, normalize_y):
     X, y, _ = data
     Y = np.column_stack([y, np.cos(X[:, 2])])  # two outputs
     params = dict(epsilon=[0.15, 0.1], n_rounds=1, normalize_y=normalize_y,
                   **NYSTROEM)
     ref = SelfDistilledKernelRidge(**params).fit(X, Y)
     model = SelfDistilledKernelRidge(**params).fit(
-        _dask(X, chunking), _dask(Y, chunking)
+        dask_array(X, chunking), dask_array(Y, chunking)
     )
     # The same landmarks, drawn by index.
     np.testing.assert_array_equal(model.X_fit_, ref.X_fit_)
-    rtol = _tol(chunking)
+    rtol = tol(chunking)
     for name in ("c_", "dual_coef_", "eigenvalues_", "basis_coefficients_",
                  "train_mse_", "min_reachable_mse_"):
-        _close(getattr(ref, name), getattr(model, name), rtol)
+        assert_close(getattr(ref, name), getattr(model, name), rtol)
     assert model.n_features_in_ == 3
-    pred = model.predict(_dask(X, "ragged"))
+    pred = model.predict(dask_array(X, "ragged"))
     assert isinstance(pred, da.Array) and pred.shape == (N, 2)
-    _close(ref.predict(X), pred.compute(), rtol)
-    staged = list(model.staged_predict(_dask(X, chunking)))
+    assert_close(ref.predict(X), pred.compute(), rtol)
+    staged = list(model.staged_predict(dask_array(X, chunking)))
     assert len(staged) == 2
     for a, b in zip(ref.staged_predict(X), staged):
         assert isinstance(b, da.Array)
-        _close(a, b.compute(), rtol)
+        assert_close(a, b.compute(), rtol)
     # numpy in, numpy out, from the model fitted on dask.
     assert isinstance(model.predict(X), np.ndarray)
     # No dask object in the fitted model.
@@ -115,44 +87,30 @@ def test_regressor_matches_numpy(client, data, chunking, normalize_y):
 
 @pytest.mark.parametrize("chunking", list(CHUNKINGS))
 @pytest.mark.parametrize("binary", [True, False])
-def test_classifier_matches_numpy(client, data, chunking, binary):
+def test_classifier_matches_numpy(dask_client, data, chunking, binary):
     X, _, labels = data
     labels = np.array(["a", "b", "c"])[np.minimum(labels, 1 if binary else 2)]
     params = dict(epsilon=0.4, n_rounds=1, on_collapse="ignore", **NYSTROEM)
     ref = SelfDistilledKernelRidgeClassifier(**params).fit(X, labels)
     model = SelfDistilledKernelRidgeClassifier(**params).fit(
-        _dask(X, chunking), _dask(labels, chunking)
+        dask_array(X, chunking), dask_array(labels, chunking)
     )
     np.testing.assert_array_equal(model.classes_, ref.classes_)
-    rtol = _tol(chunking)
-    _close(ref.c_, model.c_, rtol)
-    _close(ref.dual_coef_, model.dual_coef_, rtol)
-    Xd = _dask(X, chunking)
+    rtol = tol(chunking)
+    assert_close(ref.c_, model.c_, rtol)
+    assert_close(ref.dual_coef_, model.dual_coef_, rtol)
+    Xd = dask_array(X, chunking)
     scores = model.decision_function(Xd)
     assert isinstance(scores, da.Array)
-    _close(ref.decision_function(X), scores.compute(), rtol)
+    assert_close(ref.decision_function(X), scores.compute(), rtol)
     pred = model.predict(Xd)
     assert isinstance(pred, da.Array) and pred.dtype == ref.predict(X).dtype
     np.testing.assert_array_equal(pred.compute(), ref.predict(X))
     for a, b in zip(ref.staged_decision_function(X),
                     model.staged_decision_function(Xd)):
-        _close(a, b.compute(), rtol)
+        assert_close(a, b.compute(), rtol)
     for a, b in zip(ref.staged_predict(X), model.staged_predict(Xd)):
         np.testing.assert_array_equal(a, b.compute())
-    assert b"dask" not in pickle.dumps(model)
-
-
-def _assert_same_search(ref, model, rtol):
-    for key in ref.cv_results_:
-        if key.endswith("_score"):
-            _close(ref.cv_results_[key], model.cv_results_[key], rtol)
-    _close(ref.loo_errors_, model.loo_errors_, rtol)
-    np.testing.assert_array_equal(
-        ref.cv_results_["rank_test_score"], model.cv_results_["rank_test_score"]
-    )
-    assert model.best_epsilon_ == pytest.approx(ref.best_epsilon_, rel=1e-12)
-    assert model.best_n_rounds_ == ref.best_n_rounds_
-    _close(ref.dual_coef_, model.dual_coef_, rtol)
     assert b"dask" not in pickle.dumps(model)
 
 
@@ -162,7 +120,7 @@ def _assert_same_search(ref, model, rtol):
     [(None, None), (None, "r2"), (KFold(3, shuffle=True, random_state=0), None),
      (3, "neg_mean_absolute_error")],
 )
-def test_regressor_cv_matches_numpy(client, data, chunking, cv, scoring):
+def test_regressor_cv_matches_numpy(dask_client, data, chunking, cv, scoring):
     X, y, _ = data
     params = dict(cv=cv, scoring=scoring, max_rounds=3, normalize_y=True,
                   epsilons=[0.01, 0.03, 0.1, 0.3], **NYSTROEM)
@@ -170,16 +128,16 @@ def test_regressor_cv_matches_numpy(client, data, chunking, cv, scoring):
         warnings.simplefilter("ignore", UserWarning)
         ref = SelfDistilledKernelRidgeCV(**params).fit(X, y)
         model = SelfDistilledKernelRidgeCV(**params).fit(
-            _dask(X, chunking), _dask(y, chunking)
+            dask_array(X, chunking), dask_array(y, chunking)
         )
-    _assert_same_search(ref, model, _tol(chunking))
-    pred = model.predict(_dask(X, chunking))
+    assert_same_search(ref, model, tol(chunking))
+    pred = model.predict(dask_array(X, chunking))
     assert isinstance(pred, da.Array)
-    _close(ref.predict(X), pred.compute(), _tol(chunking))
+    assert_close(ref.predict(X), pred.compute(), tol(chunking))
 
 
 @pytest.mark.parametrize("cv", [None, KFold(3, shuffle=True, random_state=0)])
-def test_weight_grid_cv_matches_numpy(client, data, cv):
+def test_weight_grid_cv_matches_numpy(dask_client, data, cv):
     X, y, _ = data
     params = dict(cv=cv, max_rounds=2, normalize_y=True, epsilons=[0.03, 0.1],
                   ground_truth_weights=[0.0, 0.5], **NYSTROEM)
@@ -187,16 +145,16 @@ def test_weight_grid_cv_matches_numpy(client, data, cv):
         warnings.simplefilter("ignore", UserWarning)
         ref = SelfDistilledKernelRidgeCV(**params).fit(X, y)
         model = SelfDistilledKernelRidgeCV(**params).fit(
-            _dask(X, "ragged"), _dask(y, "ragged")
+            dask_array(X, "ragged"), dask_array(y, "ragged")
         )
     assert model.loo_errors_.shape == (2, 2, 3)
-    _assert_same_search(ref, model, _tol("ragged"))
+    assert_same_search(ref, model, tol("ragged"))
     assert model.best_params_ == ref.best_params_
 
 
 @pytest.mark.parametrize("chunking", ["single", "equal"])
 @pytest.mark.parametrize("cv, scoring", [(None, None), (3, "accuracy")])
-def test_classifier_cv_matches_numpy(client, data, chunking, cv, scoring):
+def test_classifier_cv_matches_numpy(dask_client, data, chunking, cv, scoring):
     X, _, labels = data
     params = dict(cv=cv, scoring=scoring, max_rounds=2,
                   epsilons=[0.3, 0.5, 0.7], **NYSTROEM)
@@ -204,18 +162,18 @@ def test_classifier_cv_matches_numpy(client, data, chunking, cv, scoring):
         warnings.simplefilter("ignore", UserWarning)
         ref = SelfDistilledKernelRidgeClassifierCV(**params).fit(X, labels)
         model = SelfDistilledKernelRidgeClassifierCV(**params).fit(
-            _dask(X, chunking), _dask(labels, chunking)
+            dask_array(X, chunking), dask_array(labels, chunking)
         )
-    _assert_same_search(ref, model, _tol(chunking))
-    Xd = _dask(X, chunking)
+    assert_same_search(ref, model, tol(chunking))
+    Xd = dask_array(X, chunking)
     np.testing.assert_array_equal(model.predict(Xd).compute(), ref.predict(X))
-    _close(ref.decision_function(X), model.decision_function(Xd).compute(),
-           _tol(chunking))
+    assert_close(ref.decision_function(X), model.decision_function(Xd).compute(),
+           tol(chunking))
 
 
-def test_unknown_chunk_sizes_are_resolved(client, data):
+def test_unknown_chunk_sizes_are_resolved(dask_client, data):
     X, y, _ = data
-    Xd, yd = _dask(X, "equal"), _dask(y, "equal")
+    Xd, yd = dask_array(X, "equal"), dask_array(y, "equal")
     keep = Xd[:, 0] > -np.inf  # every row, in blocks of unknown length
     X_unknown, y_unknown = Xd[keep], yd[keep]
     assert np.isnan(X_unknown.shape[0])
@@ -224,14 +182,14 @@ def test_unknown_chunk_sizes_are_resolved(client, data):
         X_unknown, y_unknown
     )
     np.testing.assert_array_equal(model.X_fit_, ref.X_fit_)
-    _close(ref.c_, model.c_, 1e-9)
+    assert_close(ref.c_, model.c_, 1e-9)
     # The caller's array is left as it was.
     assert np.isnan(X_unknown.shape[0])
 
 
-def test_errors(client, data):
+def test_errors(dask_client, data):
     X, y, _ = data
-    Xd, yd = _dask(X, "equal"), _dask(y, "equal")
+    Xd, yd = dask_array(X, "equal"), dask_array(y, "equal")
     with pytest.raises(ValueError, match='eigen_solver="nystroem"'):
         SelfDistilledKernelRidge(eigen_solver="dense").fit(Xd, yd)
     with pytest.raises(ValueError, match='eigen_solver="nystroem"'):
@@ -249,13 +207,13 @@ def test_errors(client, data):
     bad[130, 1] = np.nan
     with pytest.raises(ValueError, match=r"X contains NaN .*rows 120 to 179"):
         SelfDistilledKernelRidge(epsilon=0.15, **NYSTROEM).fit(
-            _dask(bad, "equal"), yd
+            dask_array(bad, "equal"), yd
         )
     bad_y = y.copy()
     bad_y[5] = np.inf
     with pytest.raises(ValueError, match="y contains NaN or infinity"):
         SelfDistilledKernelRidge(epsilon=0.15, **NYSTROEM).fit(
-            Xd, _dask(bad_y, "equal")
+            Xd, dask_array(bad_y, "equal")
         )
     with pytest.raises(NotFittedError):
         SelfDistilledKernelRidge(**NYSTROEM).predict(Xd)
@@ -265,13 +223,13 @@ def test_errors(client, data):
         model.predict(Xd[:, :2])
 
 
-def test_dense_model_predicts_on_dask(client, data):
+def test_dense_model_predicts_on_dask(dask_client, data):
     """Prediction maps over blocks whatever solver fitted the model."""
     X, y, _ = data
     model = SelfDistilledKernelRidge(epsilon=0.15, gamma=0.5).fit(X, y)
-    pred = model.predict(_dask(X, "ragged"))
+    pred = model.predict(dask_array(X, "ragged"))
     assert isinstance(pred, da.Array)
-    _close(model.predict(X), pred.compute(), 1e-12)
+    assert_close(model.predict(X), pred.compute(), 1e-12)
 
 
 @pytest.mark.slow
@@ -316,12 +274,12 @@ def test_worker_processes_keep_rows_off_the_client(tmp_path):
     assert peak < rows_bytes / 6, (peak, rows_bytes)
     ref = SelfDistilledKernelRidge(**params).fit(X_small, y_small,
                                                  sample_weight=w_small)
-    _close(ref.c_, small.c_, 1e-9)
-    _close(ref.dual_coef_, small.dual_coef_, 1e-9)
-    _close(model.predict(X_small[:1000]), pred, 1e-12)
+    assert_close(ref.c_, small.c_, 1e-9)
+    assert_close(ref.dual_coef_, small.dual_coef_, 1e-9)
+    assert_close(model.predict(X_small[:1000]), pred, 1e-12)
 
 
-def test_spectrum_matches_numpy_pass_with_the_same_blocks(client, data):
+def test_spectrum_matches_numpy_pass_with_the_same_blocks(dask_client, data):
     """Blocks of 60 rows on dask and in the numpy pass: the same sums."""
     import functools
 
@@ -336,13 +294,13 @@ def test_spectrum_matches_numpy_pass_with_the_same_blocks(client, data):
     ops = NumpyOps(functools.partial(_pairwise, kernel="rbf", gamma=0.5))
     ref = nystroem_spectrum(ops, X, Y, n_components=M,
                             random_state=check_random_state(3), chunk_size=60)
-    got = compute_spectrum(_dask(X, "equal"), _dask(Y, "equal"), kernel="rbf",
+    got = compute_spectrum(dask_array(X, "equal"), dask_array(Y, "equal"), kernel="rbf",
                            gamma=0.5, eigen_solver="nystroem", n_components=M,
                            random_state=3)
     assert got.solver == "nystroem" and got.n_samples == N
     np.testing.assert_array_equal(got.X_fit, ref.X_fit)
     for name in ("d", "residual", "energy"):
-        _close(getattr(ref, name), getattr(got, name), 1e-10)
+        assert_close(getattr(ref, name), getattr(got, name), 1e-10)
     # Eigenvectors are defined up to sign: compare sign-free products.
-    _close(ref.Z0 * ref.Z0, got.Z0 * got.Z0, 1e-10)
-    _close(ref.dual_map @ ref.Z0, got.dual_map @ got.Z0, 1e-10)
+    assert_close(ref.Z0 * ref.Z0, got.Z0 * got.Z0, 1e-10)
+    assert_close(ref.dual_map @ ref.Z0, got.dual_map @ got.Z0, 1e-10)

@@ -21,25 +21,13 @@ from sklearn_selfdistill._dask_score import DaskR2ScoreMixin
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
-N = 240
+from _dask_support import (  # noqa: E402
+    CHUNKINGS,
+    N,
+    dask_array,
+)
+
 NYSTROEM = dict(eigen_solver="nystroem", n_components=60, random_state=3, gamma=0.5)
-CHUNKINGS = {
-    "single": (N,),
-    "equal": (60, 60, 60, 60),
-    "ragged": (1, 100, 37, 2, 100),
-}
-
-
-@pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False,
-        dashboard_address="127.0.0.1:0",
-        local_directory=str(tmp_path_factory.mktemp("dask")),
-    )
-    with distributed.Client(cluster) as client:
-        yield client
-    cluster.close()
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +40,6 @@ def data():
     w = rng.uniform(0.0, 2.0, size=N)
     w[::7] = 0.0
     return X, Y, labels, w
-
-
-def _dask(a, chunking):
-    return da.from_array(a, chunks=(CHUNKINGS[chunking],) + a.shape[1:])
 
 
 def _rel(a, b):
@@ -79,32 +63,32 @@ def regressors(data):
 @pytest.mark.parametrize("chunking", list(CHUNKINGS))
 @pytest.mark.parametrize("name", ["single", "multi", "cv"])
 @pytest.mark.parametrize("weights", [None, "numpy", "dask"])
-def test_r2_matches_sklearn(client, data, regressors, chunking, name, weights):
+def test_r2_matches_sklearn(dask_client, data, regressors, chunking, name, weights):
     X, _, _, w = data
     model, y = regressors[name]
-    Xd = _dask(X, chunking)
+    Xd = dask_array(X, chunking)
     pred = model.predict(Xd).compute()
-    sw = {None: None, "numpy": w, "dask": _dask(w, "equal")}[weights]
+    sw = {None: None, "numpy": w, "dask": dask_array(w, "equal")}[weights]
     expected = r2_score(y, pred, sample_weight=None if sw is None else w)
     # y as a dask array chunked otherwise than X, and as numpy.
-    got = model.score(Xd, _dask(y, "ragged" if chunking != "ragged" else "equal"),
+    got = model.score(Xd, dask_array(y, "ragged" if chunking != "ragged" else "equal"),
                       sample_weight=sw)
     assert isinstance(got, float)
     assert _rel(got, expected) < 1e-12, (got, expected)
     assert _rel(model.score(Xd, y, sample_weight=sw), expected) < 1e-12
 
 
-def test_r2_far_from_zero_mean(client, data):
+def test_r2_far_from_zero_mean(dask_client, data):
     """A mean 1e6 times the spread: the shifted sums keep every digit."""
     X, Y, _, w = data
     y = 1e6 + Y[:, 0]
     model = SelfDistilledKernelRidge(epsilon=0.05, normalize_y=True,
                                      **NYSTROEM).fit(X, y)
-    Xd = _dask(X, "ragged")
+    Xd = dask_array(X, "ragged")
     pred = model.predict(Xd).compute()
     for sw in (None, w):
         expected = r2_score(y, pred, sample_weight=sw)
-        got = model.score(Xd, _dask(y, "equal"), sample_weight=sw)
+        got = model.score(Xd, dask_array(y, "equal"), sample_weight=sw)
         assert _rel(got, expected) < 1e-12, (got, expected)
         # sum w y^2 - (sum w y)^2 / sum w would cancel 12 of 16 digits here.
         total = np.average(y, weights=sw)
@@ -113,11 +97,12 @@ def test_r2_far_from_zero_mean(client, data):
         assert abs(naive - 1) > 1e-9
 
 
-def test_unknown_chunk_sizes(client, data, regressors):
+def test_unknown_chunk_sizes(dask_client, data, regressors):
     """Blocks of unknown length (a filtered array) are measured, not refused."""
     X, _, _, w = data
     model, y = regressors["single"]
-    Xd, yd, wd = _dask(X, "equal"), _dask(y, "ragged"), _dask(w, "ragged")
+    Xd = dask_array(X, "equal")
+    yd, wd = dask_array(y, "ragged"), dask_array(w, "ragged")
     X_unknown, y_unknown = Xd[Xd[:, 0] > -np.inf], yd[yd > -np.inf]
     w_unknown = wd[wd > -1]
     assert np.isnan(X_unknown.shape[0]) and np.isnan(y_unknown.shape[0])
@@ -126,34 +111,35 @@ def test_unknown_chunk_sizes(client, data, regressors):
     assert _rel(got, expected) < 1e-12
 
 
-def test_r2_negative_weights_match_sklearn(client, data, regressors):
+def test_r2_negative_weights_match_sklearn(dask_client, data, regressors):
     X, _, _, _ = data
     model, y = regressors["single"]
-    Xd = _dask(X, "equal")
+    Xd = dask_array(X, "equal")
     pred = model.predict(Xd).compute()
     w = np.random.RandomState(1).uniform(-0.5, 2.0, size=N)
     assert (w < 0).any()
     expected = r2_score(y, pred, sample_weight=w)
-    assert _rel(model.score(Xd, _dask(y, "equal"), sample_weight=w), expected) < 1e-12
+    got = model.score(Xd, dask_array(y, "equal"), sample_weight=w)
+    assert _rel(got, expected) < 1e-12
 
 
 @pytest.mark.parametrize("chunking", list(CHUNKINGS))
 @pytest.mark.parametrize("cls", [SelfDistilledKernelRidgeClassifier,
                                  SelfDistilledKernelRidgeClassifierCV])
 @pytest.mark.parametrize("weights", [None, "numpy", "dask"])
-def test_accuracy_matches_sklearn(client, data, chunking, cls, weights):
+def test_accuracy_matches_sklearn(dask_client, data, chunking, cls, weights):
     X, _, labels, w = data
     params = (dict(epsilon=0.4, n_rounds=1, on_collapse="ignore")
               if cls is SelfDistilledKernelRidgeClassifier
               else dict(epsilons=[0.3, 0.6], max_rounds=1))
     # Fitted on part of the points so that the accuracy is below 1.
     model = cls(**params, **NYSTROEM).fit(X[::3], labels[::3])
-    Xd = _dask(X, chunking)
+    Xd = dask_array(X, chunking)
     pred = model.predict(Xd).compute()
-    sw = {None: None, "numpy": w, "dask": _dask(w, "ragged")}[weights]
+    sw = {None: None, "numpy": w, "dask": dask_array(w, "ragged")}[weights]
     expected = accuracy_score(labels, pred, sample_weight=None if sw is None else w)
     assert 0.0 < expected < 1.0
-    got = model.score(Xd, _dask(labels, "equal"), sample_weight=sw)
+    got = model.score(Xd, dask_array(labels, "equal"), sample_weight=sw)
     assert isinstance(got, float)
     assert _rel(got, expected) < 1e-12, (got, expected)
     assert _rel(model.score(Xd, labels, sample_weight=sw), expected) < 1e-12
@@ -191,7 +177,7 @@ class _Constant(DaskR2ScoreMixin, RegressorMixin, BaseEstimator):
         return np.full(shape, float(self.value))
 
 
-def test_r2_edge_cases(client):
+def test_r2_edge_cases(dask_client):
     X = np.zeros((10, 2))
     Xd = da.from_array(X, chunks=((3, 3, 4), 2))
     ones = np.ones(10)
@@ -218,7 +204,7 @@ def test_r2_edge_cases(client):
     )
 
 
-def test_r2_one_sample_warns_and_is_nan(client):
+def test_r2_one_sample_warns_and_is_nan(dask_client):
     model = _Constant(1.0).fit(np.zeros((1, 2)))
     with pytest.warns(UndefinedMetricWarning, match="less than two samples"):
         got = model.score(da.zeros((1, 2), chunks=1), np.array([2.0]))
@@ -227,11 +213,11 @@ def test_r2_one_sample_warns_and_is_nan(client):
     assert np.isnan(got) and np.isnan(expected)
 
 
-def test_score_errors(client, data, regressors):
+def test_score_errors(dask_client, data, regressors):
     X, _, labels, w = data
     model, y = regressors["single"]
-    Xd = _dask(X, "equal")
-    yd = _dask(y, "equal")
+    Xd = dask_array(X, "equal")
+    yd = dask_array(y, "equal")
     with pytest.raises(ValueError, match="at least one non-zero number"):
         model.score(Xd, yd, sample_weight=np.zeros(N))
     with pytest.raises(ValueError, match="at least one non-zero number"):
@@ -255,11 +241,11 @@ def test_score_errors(client, data, regressors):
     bad[70] = np.nan
     with pytest.raises(ValueError,
                        match=r"y contains NaN or infinity \(in rows 60 to 119"):
-        model.score(Xd, _dask(bad, "equal"))
+        model.score(Xd, dask_array(bad, "equal"))
     bad_w = w.copy()
     bad_w[3] = np.inf
     with pytest.raises(ValueError, match="sample_weight contains NaN"):
-        model.score(Xd, yd, sample_weight=_dask(bad_w, "equal"))
+        model.score(Xd, yd, sample_weight=dask_array(bad_w, "equal"))
     clf = SelfDistilledKernelRidgeClassifier(
         epsilon=0.4, on_collapse="ignore", **NYSTROEM
     ).fit(X, labels)
@@ -285,7 +271,7 @@ def _targets(block, q):
     return np.sin(np.outer(block[:, 0], 1 + np.arange(q) / 16))
 
 
-def test_predictions_and_targets_stay_on_the_workers(client):
+def test_predictions_and_targets_stay_on_the_workers(dask_client):
     """Rows, targets and predictions generated on the workers: the client's
     peak stays far below the predictions and targets it would gather."""
     n, q = 400_000, 16

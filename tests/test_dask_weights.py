@@ -23,26 +23,16 @@ from sklearn_selfdistill import (
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
-N = 240
+from _dask_support import (  # noqa: E402
+    CHUNKINGS,
+    N,
+    assert_close,
+    assert_same_search,
+    dask_array,
+    tol,
+)
+
 NYSTROEM = dict(eigen_solver="nystroem", n_components=40, random_state=3, gamma=0.5)
-CHUNKINGS = {
-    "single": (N,),
-    "equal": (60, 60, 60, 60),
-    # The 37-row block gets only zero weights below.
-    "ragged": (1, 100, 37, 2, 100),
-}
-
-
-@pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False,
-        dashboard_address="127.0.0.1:0",
-        local_directory=str(tmp_path_factory.mktemp("dask")),
-    )
-    with distributed.Client(cluster) as client:
-        yield client
-    cluster.close()
 
 
 @pytest.fixture(scope="module")
@@ -57,26 +47,10 @@ def data():
     return X, y, labels, w
 
 
-def _dask(a, chunking):
-    return da.from_array(a, chunks=(CHUNKINGS[chunking],) + a.shape[1:])
-
-
-def _tol(chunking):
-    return 1e-10 if chunking == "single" else 1e-9
-
-
-def _close(a, b, rtol):
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    np.testing.assert_array_equal(np.isfinite(a), np.isfinite(b))
-    finite = np.isfinite(a)
-    scale = np.max(np.abs(a[finite]), initial=1.0)
-    np.testing.assert_allclose(b[finite], a[finite], rtol=0, atol=rtol * scale)
-
-
 @pytest.mark.parametrize("chunking", list(CHUNKINGS))
 @pytest.mark.parametrize("normalize_y", [False, True])
 @pytest.mark.parametrize("weights_as", ["numpy", "dask"])
-def test_weighted_regressor_matches_numpy(client, data, chunking, normalize_y,
+def test_weighted_regressor_matches_numpy(dask_client, data, chunking, normalize_y,
                                           weights_as):
     X, y, _, w = data
     Y = np.column_stack([y, np.cos(X[:, 2])])
@@ -86,22 +60,22 @@ def test_weighted_regressor_matches_numpy(client, data, chunking, normalize_y,
     # Weights chunked otherwise than X are rechunked to its rows.
     weights = w if weights_as == "numpy" else da.from_array(w, chunks=70)
     model = SelfDistilledKernelRidge(**params).fit(
-        _dask(X, chunking), _dask(Y, chunking), sample_weight=weights
+        dask_array(X, chunking), dask_array(Y, chunking), sample_weight=weights
     )
     # Zero-weight rows dropped first, then the same landmarks by index.
     np.testing.assert_array_equal(model.X_fit_, ref.X_fit_)
-    rtol = _tol(chunking)
+    rtol = tol(chunking)
     for name in ("c_", "dual_coef_", "eigenvalues_", "basis_coefficients_",
                  "train_mse_", "min_reachable_mse_"):
-        _close(getattr(ref, name), getattr(model, name), rtol)
-    _close(ref.predict(X), model.predict(_dask(X, "equal")).compute(), rtol)
+        assert_close(getattr(ref, name), getattr(model, name), rtol)
+    assert_close(ref.predict(X), model.predict(dask_array(X, "equal")).compute(), rtol)
     assert b"dask" not in pickle.dumps(model)
 
 
-def test_weights_change_the_fit(client, data):
+def test_weights_change_the_fit(dask_client, data):
     """The weights reach the dask pass: a weighted fit is not the unweighted one."""
     X, y, _, w = data
-    Xd, yd = _dask(X, "equal"), _dask(y, "equal")
+    Xd, yd = dask_array(X, "equal"), dask_array(y, "equal")
     params = dict(epsilon=0.2, n_rounds=1, **NYSTROEM)
     plain = SelfDistilledKernelRidge(**params).fit(Xd, yd)
     positive = np.where(w > 0, w, 1.0)
@@ -116,7 +90,7 @@ def test_weights_change_the_fit(client, data):
 
 
 @pytest.mark.parametrize("weights", ["equal", "zero_one"])
-def test_equal_weights_are_the_unweighted_fit_of_the_kept_rows(client, data,
+def test_equal_weights_are_the_unweighted_fit_of_the_kept_rows(dask_client, data,
                                                                 weights):
     X, y, _, w = data
     kept = np.ones(N, dtype=bool) if weights == "equal" else w > 0
@@ -124,28 +98,12 @@ def test_equal_weights_are_the_unweighted_fit_of_the_kept_rows(client, data,
     params = dict(epsilon=0.1, n_rounds=2, normalize_y=True, **NYSTROEM)
     ref = SelfDistilledKernelRidge(**params).fit(X[kept], y[kept])
     model = SelfDistilledKernelRidge(**params).fit(
-        _dask(X, "ragged"), _dask(y, "ragged"),
+        dask_array(X, "ragged"), dask_array(y, "ragged"),
         sample_weight=da.from_array(sample_weight, chunks=50),
     )
     np.testing.assert_array_equal(model.X_fit_, ref.X_fit_)
-    _close(ref.c_, model.c_, 1e-9)
-    _close(ref.dual_coef_, model.dual_coef_, 1e-9)
-
-
-def _assert_same_search(ref, model, rtol):
-    assert model.best_index_ == ref.best_index_
-    assert model.best_n_rounds_ == ref.best_n_rounds_
-    _close(ref.epsilons_, model.epsilons_, rtol)
-    _close(ref.loo_errors_, model.loo_errors_, rtol)
-    assert model.cv_results_.keys() == ref.cv_results_.keys()
-    for key in ref.cv_results_:
-        if key.endswith("test_score") and not key.startswith("rank"):
-            _close(ref.cv_results_[key], model.cv_results_[key], rtol)
-    np.testing.assert_array_equal(model.cv_results_["rank_test_score"],
-                                  ref.cv_results_["rank_test_score"])
-    _close(ref.c_, model.c_, rtol)
-    _close(ref.dual_coef_, model.dual_coef_, rtol)
-    assert b"dask" not in pickle.dumps(model)
+    assert_close(ref.c_, model.c_, 1e-9)
+    assert_close(ref.dual_coef_, model.dual_coef_, 1e-9)
 
 
 @pytest.mark.parametrize("chunking", ["single", "ragged"])
@@ -153,7 +111,7 @@ def _assert_same_search(ref, model, rtol):
     (None, None), (None, "r2"), (KFold(3, shuffle=True, random_state=0), None),
     (KFold(3, shuffle=True, random_state=0), "neg_mean_absolute_error"),
 ])
-def test_weighted_regressor_cv_matches_numpy(client, data, chunking, cv, scoring):
+def test_weighted_regressor_cv_matches_numpy(dask_client, data, chunking, cv, scoring):
     X, y, _, w = data
     params = dict(cv=cv, scoring=scoring, max_rounds=2, normalize_y=True,
                   **NYSTROEM)
@@ -161,16 +119,16 @@ def test_weighted_regressor_cv_matches_numpy(client, data, chunking, cv, scoring
         warnings.simplefilter("ignore", UserWarning)
         ref = SelfDistilledKernelRidgeCV(**params).fit(X, y, sample_weight=w)
         model = SelfDistilledKernelRidgeCV(**params).fit(
-            _dask(X, chunking), _dask(y, chunking),
-            sample_weight=_dask(w, chunking),
+            dask_array(X, chunking), dask_array(y, chunking),
+            sample_weight=dask_array(w, chunking),
         )
-    _assert_same_search(ref, model, _tol(chunking))
-    _close(ref.predict(X), model.predict(_dask(X, chunking)).compute(),
-           _tol(chunking))
+    assert_same_search(ref, model, tol(chunking))
+    assert_close(ref.predict(X), model.predict(dask_array(X, chunking)).compute(),
+           tol(chunking))
 
 
 @pytest.mark.parametrize("binary", [True, False])
-def test_weighted_classifier_matches_numpy(client, data, binary):
+def test_weighted_classifier_matches_numpy(dask_client, data, binary):
     X, _, labels, w = data
     if binary:
         labels = np.where(labels == "c", "b", labels)
@@ -178,18 +136,18 @@ def test_weighted_classifier_matches_numpy(client, data, binary):
     ref = SelfDistilledKernelRidgeClassifier(**params).fit(X, labels,
                                                            sample_weight=w)
     model = SelfDistilledKernelRidgeClassifier(**params).fit(
-        _dask(X, "ragged"), _dask(labels, "ragged"),
-        sample_weight=_dask(w, "equal"),
+        dask_array(X, "ragged"), dask_array(labels, "ragged"),
+        sample_weight=dask_array(w, "equal"),
     )
     np.testing.assert_array_equal(model.classes_, ref.classes_)
     for name in ("c_", "dual_coef_", "train_mse_"):
-        _close(getattr(ref, name), getattr(model, name), 1e-9)
-    np.testing.assert_array_equal(model.predict(_dask(X, "equal")).compute(),
+        assert_close(getattr(ref, name), getattr(model, name), 1e-9)
+    np.testing.assert_array_equal(model.predict(dask_array(X, "equal")).compute(),
                                   ref.predict(X))
 
 
 @pytest.mark.parametrize("cv, scoring", [(None, None), (3, "accuracy")])
-def test_weighted_classifier_cv_matches_numpy(client, data, cv, scoring):
+def test_weighted_classifier_cv_matches_numpy(dask_client, data, cv, scoring):
     X, _, labels, w = data
     params = dict(cv=cv, scoring=scoring, max_rounds=2,
                   epsilons=[0.4, 0.6, 0.8], **NYSTROEM)
@@ -199,21 +157,21 @@ def test_weighted_classifier_cv_matches_numpy(client, data, cv, scoring):
             X, labels, sample_weight=w
         )
         model = SelfDistilledKernelRidgeClassifierCV(**params).fit(
-            _dask(X, "equal"), _dask(labels, "equal"),
-            sample_weight=_dask(w, "equal"),
+            dask_array(X, "equal"), dask_array(labels, "equal"),
+            sample_weight=dask_array(w, "equal"),
         )
-    _assert_same_search(ref, model, 1e-9)
+    assert_same_search(ref, model, 1e-9)
 
 
-def test_weight_errors_name_the_parameter(client, data):
+def test_weight_errors_name_the_parameter(dask_client, data):
     X, y, labels, w = data
-    Xd, yd = _dask(X, "equal"), _dask(y, "equal")
+    Xd, yd = dask_array(X, "equal"), dask_array(y, "equal")
     model = SelfDistilledKernelRidge(epsilon=0.1, **NYSTROEM)
     bad = w.copy()
     bad[130] = -1.0
     with pytest.raises(ValueError, match=r"sample_weight has negative values "
                        r"\(the first in row 130\)"):
-        model.fit(Xd, yd, sample_weight=_dask(bad, "equal"))
+        model.fit(Xd, yd, sample_weight=dask_array(bad, "equal"))
     bad[130] = np.nan
     with pytest.raises(ValueError, match="NaN or infinite values"):
         model.fit(Xd, yd, sample_weight=bad)
@@ -223,7 +181,7 @@ def test_weight_errors_name_the_parameter(client, data):
     with pytest.raises(ValueError, match=r"expected \(240,\)"):
         model.fit(Xd, yd, sample_weight=np.ones((N, 2)))
     with pytest.raises(ValueError, match="numeric weights"):
-        model.fit(Xd, yd, sample_weight=_dask(w.astype(str), "equal"))
+        model.fit(Xd, yd, sample_weight=dask_array(w.astype(str), "equal"))
     with pytest.raises(ValueError, match="at least one positive weight"):
         model.fit(Xd, yd, sample_weight=da.zeros(N, chunks=60))
     # None of these fits left the estimator fitted.
@@ -233,10 +191,11 @@ def test_weight_errors_name_the_parameter(client, data):
     one_class = np.where(labels == "a", 1.0, 0.0)
     clf = SelfDistilledKernelRidgeClassifier(epsilon=0.6, **NYSTROEM)
     with pytest.raises(ValueError, match="hold one class only, 'a'"):
-        clf.fit(Xd, _dask(labels, "equal"), sample_weight=_dask(one_class, "equal"))
+        clf.fit(Xd, dask_array(labels, "equal"),
+                sample_weight=dask_array(one_class, "equal"))
     with pytest.raises(ValueError, match="hold one class only, 'a'"):
         SelfDistilledKernelRidgeClassifierCV(cv=3, **NYSTROEM).fit(
-            Xd, _dask(labels, "equal"), sample_weight=one_class
+            Xd, dask_array(labels, "equal"), sample_weight=one_class
         )
     # A split whose held-out part has only zero weights.
     fold = np.repeat([0, 1], N // 2)
@@ -249,11 +208,11 @@ def test_weight_errors_name_the_parameter(client, data):
         )
 
 
-def test_scalar_weight_is_the_unweighted_fit(client, data):
+def test_scalar_weight_is_the_unweighted_fit(dask_client, data):
     X, y, _, _ = data
     params = dict(epsilon=0.2, **NYSTROEM)
     ref = SelfDistilledKernelRidge(**params).fit(X, y)
     model = SelfDistilledKernelRidge(**params).fit(
-        _dask(X, "equal"), _dask(y, "equal"), sample_weight=3.0
+        dask_array(X, "equal"), dask_array(y, "equal"), sample_weight=3.0
     )
-    _close(ref.c_, model.c_, 1e-9)
+    assert_close(ref.c_, model.c_, 1e-9)
