@@ -291,12 +291,14 @@ def _summary_block(w, block_info=None):
     """(1, 4): count, sum, min and max of the positive weights of a block."""
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():
-        first = int(np.flatnonzero(bad)[0])
+        # Blocks are checked in parallel: the row is the first of its block,
+        # not necessarily of the array.
+        row = int(np.flatnonzero(bad)[0])
         if block_info is not None:
-            first += block_info[0]["array-location"][0][0]
+            row += block_info[0]["array-location"][0][0]
         kind = "negative" if np.isfinite(w).all() else "NaN or infinite"
         raise ValueError(
-            f"sample_weight has {kind} values (the first in row {first}); "
+            f"sample_weight has {kind} values (row {row} among them); "
             "weights must be finite and non-negative."
         )
     positive = w[w > 0]

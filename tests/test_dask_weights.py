@@ -170,7 +170,7 @@ def test_weight_errors_name_the_parameter(dask_client, data):
     bad = w.copy()
     bad[130] = -1.0
     with pytest.raises(ValueError, match=r"sample_weight has negative values "
-                       r"\(the first in row 130\)"):
+                       r"\(row 130 among them\)"):
         model.fit(Xd, yd, sample_weight=dask_array(bad, "equal"))
     bad[130] = np.nan
     with pytest.raises(ValueError, match="NaN or infinite values"):
