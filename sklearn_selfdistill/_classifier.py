@@ -246,12 +246,16 @@ class SelfDistilledKernelRidgeClassifier(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask array of shape (n_samples, n_features)
             Training data, or the Gram matrix (n_samples, n_samples) with
             ``kernel="precomputed"``.
-        y : array-like of shape (n_samples,)
+            A ``dask.array`` chunked by rows (``y`` and ``sample_weight``
+            too) is fitted block by block on the dask workers with
+            ``eigen_solver="nystroem"`` (user guide: "Beyond one machine").
+        y : array-like or dask array of shape (n_samples,)
             Class labels (numbers or strings), at least two classes.
-        sample_weight : array-like of shape (n_samples,), default=None
+        sample_weight : array-like or dask array of shape (n_samples,), \
+default=None
             Non-negative weights of the points: each round's weighted training
             error ``sum_i w_i ||f(x_i) - y_i||^2 / sum_i w_i`` (per coded
             column) equals ``epsilon``; an integer weight acts as that many
@@ -297,13 +301,13 @@ class SelfDistilledKernelRidgeClassifier(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask array of shape (n_samples, n_features)
             Samples, or the kernel between them and the training points with
             ``kernel="precomputed"``.
 
         Returns
         -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        scores : ndarray or dask array of shape (n_samples,) or (n_samples, n_classes)
             One-vs-all regression outputs; for two classes, the score of
             ``classes_[1]`` (positive means ``classes_[1]``).
         """
@@ -318,12 +322,12 @@ class SelfDistilledKernelRidgeClassifier(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask array of shape (n_samples, n_features)
             Samples (or kernel values with ``kernel="precomputed"``).
 
         Yields
         ------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        scores : ndarray or dask array of shape (n_samples,) or (n_samples, n_classes)
             Scores of round ``t`` for ``t = 0, ..., n_rounds``.
         """
         for raw in self._staged_raw(X):
@@ -335,12 +339,12 @@ class SelfDistilledKernelRidgeClassifier(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask array of shape (n_samples, n_features)
             Samples (or kernel values with ``kernel="precomputed"``).
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,)
+        y_pred : ndarray or dask array of shape (n_samples,)
             The class of largest score (for two classes, ``classes_[1]`` where
             the score is positive).
         """
@@ -353,12 +357,12 @@ class SelfDistilledKernelRidgeClassifier(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask array of shape (n_samples, n_features)
             Samples (or kernel values with ``kernel="precomputed"``).
 
         Yields
         ------
-        y_pred : ndarray of shape (n_samples,)
+        y_pred : ndarray or dask array of shape (n_samples,)
             Labels of round ``t`` for ``t = 0, ..., n_rounds``; the last
             equals :meth:`predict`.
         """

@@ -332,11 +332,15 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask array of shape (n_samples, n_features)
             Training data, or the Gram matrix with ``kernel="precomputed"``.
-        y : array-like of shape (n_samples,)
+            A ``dask.array`` chunked by rows (``y`` and ``sample_weight``
+            too) is fitted block by block on the dask workers with
+            ``eigen_solver="nystroem"`` (user guide: "Beyond one machine").
+        y : array-like or dask array of shape (n_samples,)
             Class labels (numbers or strings), at least two classes.
-        sample_weight : array-like of shape (n_samples,), default=None
+        sample_weight : array-like or dask array of shape (n_samples,), \
+default=None
             Non-negative weights of the points: every grid point is the
             weighted fit (see ``fit`` of the refitted estimator class), the
             leave-one-out and K-fold criteria are
@@ -359,12 +363,12 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask array of shape (n_samples, n_features)
             Samples (or kernel values with ``kernel="precomputed"``).
 
         Returns
         -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        scores : ndarray or dask array of shape (n_samples,) or (n_samples, n_classes)
         """
         check_is_fitted(self, "best_estimator_")
         X = self._validate_X(X, reset=False)
@@ -375,12 +379,12 @@ train_mse_, min_reachable_mse_, guaranteed_rounds_, condition_number_ : ndarray
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask array of shape (n_samples, n_features)
             Samples (or kernel values with ``kernel="precomputed"``).
 
         Yields
         ------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        scores : ndarray or dask array of shape (n_samples,) or (n_samples, n_classes)
         """
         check_is_fitted(self, "best_estimator_")
         X = self._validate_X(X, reset=False)

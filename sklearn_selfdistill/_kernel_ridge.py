@@ -17,7 +17,11 @@ from ._checks import (
     unfitted_on_error,
 )
 from ._dask import (
-    DaskWeightedRows, blockwise, float_targets, is_dask_array, validate_data,
+    DaskWeightedRows,
+    blockwise,
+    float_targets,
+    is_dask_array,
+    validate_data,
 )
 from ._dask_score import DaskR2ScoreMixin
 from ._distill import report_collapse, self_distill
@@ -92,7 +96,8 @@ def fit_weights(sample_weight, X, kernel):
     """:class:`~._targets.WeightedRows` of validated ``X`` and the weights.
 
     Its ``sample_weight`` is ``None`` when every kept weight is equal: the
-    fit is then exactly the unweighted one.
+    fit is then exactly the unweighted one. A dask ``X`` gets
+    :class:`~._dask.DaskWeightedRows`, the same interface block by block.
     """
     if is_dask_array(X):
         return DaskWeightedRows(sample_weight, X)
@@ -484,12 +489,16 @@ class SelfDistilledKernelRidge(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask array of shape (n_samples, n_features)
             Training data, or the Gram matrix (n_samples, n_samples) with
             ``kernel="precomputed"``.
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            A ``dask.array`` chunked by rows (``y`` and ``sample_weight``
+            too) is fitted block by block on the dask workers with
+            ``eigen_solver="nystroem"`` (user guide: "Beyond one machine").
+        y : array-like or dask array of shape (n_samples,) or (n_samples, n_targets)
             Target values.
-        sample_weight : array-like of shape (n_samples,), default=None
+        sample_weight : array-like or dask array of shape (n_samples,), \
+default=None
             Non-negative weights of the points. Every round then solves the
             weighted problem, its training error
             ``sum_i w_i (f(x_i) - y_i)^2 / sum_i w_i`` equal to ``epsilon``,
@@ -541,13 +550,13 @@ class SelfDistilledKernelRidge(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask array of shape (n_samples, n_features)
             Samples, or the kernel between them and the training points
             (n_samples, n_samples_fitted) with ``kernel="precomputed"``.
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        y_pred : ndarray or dask array of shape (n_samples,) or (n_samples, n_targets)
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
@@ -560,12 +569,12 @@ class SelfDistilledKernelRidge(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask array of shape (n_samples, n_features)
             Samples (or kernel values with ``kernel="precomputed"``).
 
         Yields
         ------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        y_pred : ndarray or dask array of shape (n_samples,) or (n_samples, n_targets)
             Predictions of round ``t`` for ``t = 0, ..., n_rounds``; the last
             equals :meth:`predict`.
         """

@@ -495,12 +495,12 @@ class _BaseSelfDistilledKernelCV(DocLinkMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask array of shape (n_samples, n_features)
             Samples (or kernel values with ``kernel="precomputed"``).
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        y_pred : ndarray or dask array of shape (n_samples,) or (n_samples, n_targets)
             Predictions, or class labels for the classifier.
         """
         check_is_fitted(self, "best_estimator_")
@@ -512,12 +512,12 @@ class _BaseSelfDistilledKernelCV(DocLinkMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask array of shape (n_samples, n_features)
             Samples (or kernel values with ``kernel="precomputed"``).
 
         Yields
         ------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        y_pred : ndarray or dask array of shape (n_samples,) or (n_samples, n_targets)
             Predictions (class labels for the classifier) of each round.
         """
         check_is_fitted(self, "best_estimator_")
