@@ -26,7 +26,8 @@ import numpy as np
 from ._dask import DaskWeightedRows, check_dask_params, computed
 from ._landmarks import landmark_index
 
-__all__ = ["dask_folds", "dask_held_out", "dask_loo_scores", "dask_spectrum"]
+__all__ = ["dask_folds", "dask_held_out", "dask_loo_scores", "dask_spectrum",
+           "target_moments"]
 
 #: Partial sums combined by one task of the tree reduction.
 _SPLIT_EVERY = 8
@@ -80,6 +81,73 @@ def _rows_like(Y, X):
     if not hasattr(Y, "dask"):
         return da.from_array(np.asarray(Y), chunks=(X.chunks[0],) + Y.shape[1:])
     return Y.rechunk((X.chunks[0],) + Y.shape[1:])
+
+
+def _moments_block(Y, w):
+    """(5, Q): weight, mean, squared deviations, unit and centre of a block.
+
+    Each column is divided by the power of two above its largest magnitude
+    in the block (exactly) before any square, so that ``y * 1e160`` neither
+    overflows nor ``y * 1e-200`` underflows. The mean is taken relative to
+    the block's first row (its centre), so that a mean large against the
+    spread keeps its digits; everything is in the block's unit.
+    """
+    from ._targets import _power_of_two_above
+
+    Y = Y.reshape(Y.shape[0], -1)
+    unit = _power_of_two_above(np.max(np.abs(Y), axis=0, initial=0.0))
+    S = Y / unit
+    total = float(S.shape[0]) if w is None else float(w.sum())
+    if total == 0:
+        zeros = np.zeros(S.shape[1])
+        return np.vstack([zeros, zeros, zeros, unit, zeros])
+    centre = S[0].copy()
+    S -= centre
+    mean = S.mean(axis=0) if w is None else (w @ S) / total
+    S -= mean
+    squares = (np.einsum("iq,iq->q", S, S) if w is None
+               else np.einsum("i,iq,iq->q", w, S, S))
+    return np.vstack([np.full(S.shape[1], total), mean, squares, unit, centre])
+
+
+def target_moments(Y, sample_weight=None):
+    """Weighted count, mean and squared deviations of Y's columns, one pass.
+
+    Each block returns its own moments (:func:`_moments_block`); the client
+    moves them to a common unit per column (the largest block unit, a power
+    of two: exact) and a common centre (the first block's; the difference
+    of two centres is exact when they are within a factor of two, Sterbenz),
+    and combines them pairwise (Chan, Golub and LeVeque). Neither ``sum w
+    y^2 - (sum w y)^2 / sum w`` nor the difference of two large block means
+    is ever formed, so a mean 1e8 times the spread keeps the variance's
+    digits. Returns ``(total, mean, squares, unit)``: ``mean * unit`` and
+    ``squares * unit**2`` are in the units of ``Y``, and ``unit`` is the power
+    of two above each column's largest magnitude.
+    """
+    import dask
+
+    Y = Y if Y.ndim == 2 else Y[:, None]
+    parts = [
+        dask.delayed(_moments_block, pure=True)(yb, wb)
+        for yb, wb in _row_blocks(Y, _rows_like(sample_weight, Y))
+    ]
+    blocks = dask.compute(*parts)
+    unit = np.max([p[3] for p in blocks], axis=0)
+    moments = [p for p in blocks if p[0, 0] > 0]
+    origin = moments[0][4] * (moments[0][3] / unit)
+    total, mean, squares = 0.0, np.zeros(unit.shape), np.zeros(unit.shape)
+    for block_total, block_mean, block_squares, block_unit, centre in moments:
+        ratio = block_unit / unit
+        # The block's mean relative to the common origin, and its squares.
+        block_mean = (centre * ratio - origin) + block_mean * ratio
+        block_squares = block_squares * ratio * ratio
+        weight = block_total[0]
+        merged = total + weight
+        delta = block_mean - mean
+        mean = mean + delta * (weight / merged)
+        squares = squares + block_squares + delta * delta * (total * weight / merged)
+        total = merged
+    return total, origin + mean, squares, unit
 
 
 def _block_kernel(kernel_kwargs):

@@ -17,7 +17,7 @@ _N_DEFAULT_EPSILONS = 8
 _DEFAULT_EPSILON_RANGE = (1e-3, 0.5)
 
 
-def default_epsilons(spectrum, Y, sample_weight=None):
+def default_epsilons(spectrum, Y, sample_weight=None, mean_square=None):
     """The default grid: 8 points between the reachable floor and ``y``'s scale.
 
     Today's reference range is ``[1e-3, 0.5] * mean(Y^2)``. An epsilon at or
@@ -40,6 +40,9 @@ def default_epsilons(spectrum, Y, sample_weight=None):
     sample_weight : ndarray of shape (K,), default=None
         Positive weights of the rows: the mean squares are weighted, as the
         training MSE of a weighted fit is.
+    mean_square : ndarray of shape (Q,), default=None
+        Those (weighted) mean squares of the columns of ``Y`` when the caller
+        knows them already (a dask ``Y`` is then not read again).
 
     Returns
     -------
@@ -47,8 +50,9 @@ def default_epsilons(spectrum, Y, sample_weight=None):
         Increasing, every point above the floor of every output.
     """
     low_factor, high_factor = _DEFAULT_EPSILON_RANGE
-    # One pass over dask targets (the rest reads the computed means).
-    (mean_square,) = computed(np.average(Y * Y, axis=0, weights=sample_weight))
+    if mean_square is None:
+        # One pass over dask targets (the rest reads the computed means).
+        (mean_square,) = computed(np.average(Y * Y, axis=0, weights=sample_weight))
     reference = float(np.mean(mean_square))
     d, Z = spectrum.augmented()
     floor = max(

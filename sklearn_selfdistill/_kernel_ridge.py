@@ -141,12 +141,13 @@ class _BaseSelfDistilledKernel(DocLinkMixin, BaseEstimator):
     def _check_kept_rows(self, y):
         """Raise if the rows of positive weight cannot be fitted (classes)."""
 
-    def _fit(self, X, y, spectrum=None, sample_weight=None):
+    def _fit(self, X, y, spectrum=None, sample_weight=None, coding=None):
         """``X`` and ``y`` -> validate -> kernel -> spectrum -> core -> attributes.
 
-        ``spectrum`` is that of ``kernel(X, X)`` and the coded ``y`` when the
-        caller (a search on the same data) has it already. Rows of zero
-        ``sample_weight`` are dropped before anything else.
+        ``spectrum`` is that of ``kernel(X, X)`` and the coded ``y``, and
+        ``coding`` that target coding, when the caller (a search on the same
+        data and weights) has them already. Rows of zero ``sample_weight`` are
+        dropped before anything else.
         """
         X_all, y = self._validate_fit_input(X, y)
         check_square_gram(self.kernel, X_all)
@@ -155,7 +156,8 @@ class _BaseSelfDistilledKernel(DocLinkMixin, BaseEstimator):
         if rows.keep is not None:
             self._check_kept_rows(y)
         weights = rows.sample_weight
-        coding = self._coding(y, weights)
+        if coding is None:
+            coding = self._coding(y, weights)
         Y = coding.encode(y)
         epsilon = _check_epsilon(self.epsilon, Y.shape[1])
         core_epsilon = coding.core_epsilon(epsilon)

@@ -343,9 +343,8 @@ class _BaseSelfDistilledKernelCV(DocLinkMixin, BaseEstimator):
             check_weighted_classes(y)
         coding = self._coding(y, weights)
         Y = coding.encode(y)
-        mean_square = float(np.mean(Y * Y)) if weights is None else float(
-            np.average(np.mean(Y * Y, axis=1), weights=weights)
-        )
+        # Per output; known without a pass over a dask y (the coding's moments).
+        mean_squares = coding.mean_square(Y, weights)
         scorer = None if self.scoring is None else check_scoring(
             self._template(), scoring=self.scoring
         )
@@ -358,12 +357,13 @@ class _BaseSelfDistilledKernelCV(DocLinkMixin, BaseEstimator):
                 need_basis=self.cv is None,
             )
         with np.errstate(over="ignore"):
-            reference = float(coding.user_epsilon(mean_square))
+            reference = float(coding.user_epsilon(np.mean(mean_squares)))
         if self.epsilons is None:
             check_reference_scale(reference)
             with np.errstate(over="ignore"):
                 epsilons = coding.user_epsilon(
-                    default_epsilons(spectrum, Y, sample_weight=weights)
+                    default_epsilons(spectrum, Y, sample_weight=weights,
+                                     mean_square=mean_squares)
                 )
         else:
             epsilons = check_epsilons(self.epsilons)
@@ -400,7 +400,8 @@ class _BaseSelfDistilledKernelCV(DocLinkMixin, BaseEstimator):
         )
         grid_scores = scores.reshape(shape[0], gt_weights.shape[0], -1)
         final, best = self._refit(
-            X_all, y_all, epsilons, gt_weights, grid_scores, spectrum, sample_weight
+            X_all, y_all, epsilons, gt_weights, grid_scores, spectrum,
+            sample_weight, coding,
         )
         self.epsilons_ = epsilons
         self.loo_errors_ = np.where(valid, errors, np.inf)
@@ -425,8 +426,11 @@ class _BaseSelfDistilledKernelCV(DocLinkMixin, BaseEstimator):
         return self
 
     def _refit(self, X, y, epsilons, weights, scores, spectrum,
-               sample_weight=None):
+               sample_weight=None, coding=None):
         """The best grid point refitted on all points, and its index.
+
+        ``spectrum`` and ``coding`` are the search's on the same rows and
+        weights; the refit reuses them instead of reading the data again.
 
         ``scores`` has shape (n_eps, n_weights, n_rounds). With ``cv``, a
         point feasible on every training fold can be infeasible on all points
@@ -462,7 +466,8 @@ class _BaseSelfDistilledKernelCV(DocLinkMixin, BaseEstimator):
             )
             final._validate_params()
             try:
-                final._fit(X, y, spectrum=spectrum, sample_weight=sample_weight)
+                final._fit(X, y, spectrum=spectrum, sample_weight=sample_weight,
+                           coding=coding)
             except InfeasibleEpsilonError:
                 skipped.append(float(epsilons[best[0]]))
                 continue

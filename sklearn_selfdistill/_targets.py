@@ -13,7 +13,7 @@ from sklearn.preprocessing import label_binarize
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import _check_sample_weight
 
-from ._dask import computed, encode_blocks, is_dask_array, unique_labels_of
+from ._dask import encode_blocks, is_dask_array, unique_labels_of
 from ._scoring import PrecomputedResponse
 
 __all__ = ["LabelCoding", "RegressionCoding", "WeightedRows",
@@ -109,9 +109,7 @@ def weighted_mse(R, sample_weight):
 
 
 def _abs_max(Y, axis=None):
-    """``max|Y|`` (0 for no rows), computed for a dask ``Y``."""
-    if is_dask_array(Y):
-        return computed(abs(Y).max(axis=axis))[0]
+    """``max|Y|`` (0 for no rows)."""
     return np.max(np.abs(Y), axis=axis, initial=0.0)
 
 
@@ -133,18 +131,24 @@ class RegressionCoding:
 
     output_names = None
 
-    def __init__(self, mean, std, single_output, normalize_y=True):
+    def __init__(self, mean, std, single_output, normalize_y=True,
+                 mean_square=None):
         self.mean = mean
         self.std = std
         self.single_output = single_output
         self.normalize_y = normalize_y
+        self._mean_square = mean_square
 
     @classmethod
     def fit(cls, y, normalize_y, sample_weight=None):
-        """The coding of ``y`` (1-D or 2-D float array).
+        """The coding of ``y`` (1-D or 2-D float array, numpy or dask).
 
-        With ``sample_weight`` the mean and variance are weighted.
+        With ``sample_weight`` the mean and variance are weighted. A dask
+        ``y`` is read once (:func:`~._dask_solver.target_moments`), which
+        also gives the coded targets' mean squares.
         """
+        if is_dask_array(y):
+            return cls._fit_moments(y, normalize_y, sample_weight)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         if normalize_y:
             # Divide by a power of two near max|y| before squaring: the
@@ -162,12 +166,42 @@ class RegressionCoding:
                 )
             mean = mean * unit
             std = np.where(std > 0, std * unit, 1.0)
-            mean, std = computed(mean, std)
         else:
             unit = _power_of_two_above(_abs_max(Y))
             mean = np.zeros(Y.shape[1])
             std = np.full(Y.shape[1], unit)
         return cls(mean, std, y.ndim == 1, normalize_y)
+
+    @classmethod
+    def _fit_moments(cls, y, normalize_y, sample_weight):
+        """:meth:`fit` from the moments of one pass over a dask ``y``."""
+        from ._dask_solver import target_moments
+
+        total, mean, squares, unit = target_moments(y, sample_weight)
+        variance = squares / total
+        if normalize_y:
+            std = np.sqrt(variance)
+            coding = cls(mean * unit, np.where(std > 0, std * unit, 1.0),
+                         y.ndim == 1, normalize_y)
+        else:
+            coding = cls(np.zeros(unit.shape[0]), np.full(unit.shape[0], unit.max()),
+                         y.ndim == 1, normalize_y)
+        # Mean square of (y - coding.mean) / coding.std, from the moments.
+        offset = mean - coding.mean / unit
+        with np.errstate(under="ignore"):
+            ratio = unit / coding.std
+            coding._mean_square = (variance + offset * offset) * ratio * ratio
+        return coding
+
+    def mean_square(self, Y, sample_weight=None):
+        """(Weighted) mean square of each column of the coded targets ``Y``.
+
+        Known from the moments of a dask ``y`` without another pass; computed
+        from ``Y`` otherwise.
+        """
+        if self._mean_square is not None:
+            return self._mean_square
+        return np.average(Y * Y, axis=0, weights=sample_weight)
 
     def core_epsilon(self, epsilon):
         """``epsilon`` in coded units (relative to var(y) with ``normalize_y``)."""
@@ -249,6 +283,10 @@ class LabelCoding:
 
     def user_epsilon(self, epsilon):
         return epsilon
+
+    def mean_square(self, Y, sample_weight=None):
+        """Mean square of each coded column: 1 (every entry is -1 or +1)."""
+        return np.ones(self.scale.shape[0])
 
     @property
     def output_names(self):

@@ -1,8 +1,10 @@
 """The Nystroem solver and its search on dask arrays, against the numpy path."""
 
+import functools
 import pickle
 import subprocess
 import sys
+import threading
 import tracemalloc
 import warnings
 
@@ -281,7 +283,6 @@ def test_worker_processes_keep_rows_off_the_client(tmp_path):
 
 def test_spectrum_matches_numpy_pass_with_the_same_blocks(dask_client, data):
     """Blocks of 60 rows on dask and in the numpy pass: the same sums."""
-    import functools
 
     from sklearn.utils import check_random_state
 
@@ -304,3 +305,47 @@ def test_spectrum_matches_numpy_pass_with_the_same_blocks(dask_client, data):
     # Eigenvectors are defined up to sign: compare sign-free products.
     assert_close(ref.Z0 * ref.Z0, got.Z0 * got.Z0, 1e-10)
     assert_close(ref.dual_map @ ref.Z0, got.dual_map @ got.Z0, 1e-10)
+
+
+#: Block reads counted by name (in-process workers share this module).
+_READS = {}
+_READS_LOCK = threading.Lock()
+
+
+def _count_read(name, block, block_info=None):
+    if block_info is not None and block.shape[0]:
+        key = (name, block_info[0]["chunk-location"][0])
+        with _READS_LOCK:
+            _READS[key] = _READS.get(key, 0) + 1
+    return block
+
+
+def _counted(A, name):
+    return A.map_blocks(functools.partial(_count_read, name), dtype=A.dtype,
+                        meta=np.empty((0,) * A.ndim, dtype=A.dtype))
+
+
+def _reads_per_block(name):
+    return sorted({c for (n, _), c in _READS.items() if n == name})
+
+
+@pytest.mark.parametrize("estimator, reads", [
+    # landmarks, the Gram pass / the targets' moments, the Gram pass
+    (SelfDistilledKernelRidge(epsilon=0.15, normalize_y=True, **NYSTROEM), (2, 2)),
+    # the same, then the leave-one-out pass; the refit reuses the spectrum
+    # and the coding, and the default grid reads the coding's moments
+    (SelfDistilledKernelRidgeCV(max_rounds=2, normalize_y=True, **NYSTROEM), (3, 3)),
+])
+def test_each_block_is_read_a_known_number_of_times(dask_client, data, estimator,
+                                                    reads):
+    """Passes over the rows (the cost model of the guide), counted per block."""
+    X, y, _ = data
+    _READS.clear()
+    Xd = _counted(dask_array(X, "equal"), "X")
+    yd = _counted(dask_array(y, "equal"), "y")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        estimator.fit(Xd, yd)
+    assert len(_READS) == 8  # every block of X and y was read
+    assert (_reads_per_block("X"), _reads_per_block("y")) == ([reads[0]],
+                                                              [reads[1]])

@@ -216,3 +216,48 @@ def test_scalar_weight_is_the_unweighted_fit(dask_client, data):
         dask_array(X, "equal"), dask_array(y, "equal"), sample_weight=3.0
     )
     assert_close(ref.c_, model.c_, 1e-9)
+
+
+@pytest.mark.parametrize("scale, shift", [(1.0, 0.0), (1e160, 0.0),
+                                          (1e-200, 0.0), (1.0, 1e8)])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("normalize_y", [False, True])
+def test_target_coding_from_one_pass_matches_numpy(data, scale, shift, weighted,
+                                                   normalize_y):
+    """Mean, scale and coded mean squares from one pass equal the numpy coding.
+
+    Extreme scales would overflow or underflow the squares without the
+    per-block powers of two; a mean 1e8 times the spread would lose every
+    digit of the variance to ``sum y^2 - (sum y)^2 / n``.
+    """
+    from sklearn_selfdistill._targets import RegressionCoding
+
+    X, y, _, w = data
+    Y = np.column_stack([y, np.cos(X[:, 2])]) * scale + shift
+    weights = np.where(w > 0, w, 0.5) if weighted else None
+    ref = RegressionCoding.fit(Y, normalize_y, weights)
+    got = RegressionCoding.fit(
+        dask_array(Y, "ragged"), normalize_y,
+        None if weights is None else dask_array(weights, "ragged"),
+    )
+    np.testing.assert_allclose(got.mean, ref.mean, rtol=1e-13, atol=0)
+    np.testing.assert_allclose(got.std, ref.std, rtol=1e-13)
+    coded = ref.encode(Y)
+    expected = np.average(coded * coded, axis=0, weights=weights)
+    np.testing.assert_allclose(got.mean_square(None), expected, rtol=1e-13)
+    assert np.all(np.isfinite(got.mean_square(None)))
+
+
+def test_target_moments_skip_blocks_of_zero_weight(data):
+    from sklearn_selfdistill._dask_solver import target_moments
+
+    X, y, _, w = data  # w is zero on a whole block of the ragged chunking
+    Y = np.column_stack([y, X[:, 0]]) + 3.0
+    total, mean, squares, unit = target_moments(
+        dask_array(Y, "ragged"), dask_array(w, "ragged")
+    )
+    np.testing.assert_allclose(total, w.sum(), rtol=1e-14)
+    expected_mean = np.average(Y, axis=0, weights=w)
+    np.testing.assert_allclose(mean * unit, expected_mean, rtol=1e-14)
+    expected_var = np.average((Y - expected_mean) ** 2, axis=0, weights=w)
+    np.testing.assert_allclose(squares * unit**2 / total, expected_var, rtol=1e-13)
