@@ -181,17 +181,17 @@ class RegressionCoding:
         variance = squares / total
         if normalize_y:
             std = np.sqrt(variance)
-            coding = cls(mean * unit, np.where(std > 0, std * unit, 1.0),
-                         y.ndim == 1, normalize_y)
+            coded_mean = mean * unit
+            coded_std = np.where(std > 0, std * unit, 1.0)
         else:
-            coding = cls(np.zeros(unit.shape[0]), np.full(unit.shape[0], unit.max()),
-                         y.ndim == 1, normalize_y)
-        # Mean square of (y - coding.mean) / coding.std, from the moments.
-        offset = mean - coding.mean / unit
+            coded_mean = np.zeros(unit.shape[0])
+            coded_std = np.full(unit.shape[0], unit.max())
+        # Mean square of (y - coded_mean) / coded_std, from the moments.
+        offset = mean - coded_mean / unit
         with np.errstate(under="ignore"):
-            ratio = unit / coding.std
-            coding._mean_square = (variance + offset * offset) * ratio * ratio
-        return coding
+            ratio = unit / coded_std
+            mean_square = (variance + offset * offset) * ratio * ratio
+        return cls(coded_mean, coded_std, y.ndim == 1, normalize_y, mean_square)
 
     def mean_square(self, Y, sample_weight=None):
         """(Weighted) mean square of each column of the coded targets ``Y``.
