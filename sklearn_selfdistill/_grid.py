@@ -8,7 +8,6 @@ Mobahi et al., 2020); a user's grid is checked and sorted.
 
 import numpy as np
 
-from ._dask import computed
 from ._distill import min_reachable_mse
 
 __all__ = ["check_epsilons", "check_reference_scale", "default_epsilons"]
@@ -42,7 +41,8 @@ def default_epsilons(spectrum, Y, sample_weight=None, mean_square=None):
         training MSE of a weighted fit is.
     mean_square : ndarray of shape (Q,), default=None
         Those (weighted) mean squares of the columns of ``Y`` when the caller
-        knows them already (a dask ``Y`` is then not read again).
+        knows them already (the search passes its coding's, which a dask
+        ``Y`` needs: it is not read again).
 
     Returns
     -------
@@ -51,8 +51,7 @@ def default_epsilons(spectrum, Y, sample_weight=None, mean_square=None):
     """
     low_factor, high_factor = _DEFAULT_EPSILON_RANGE
     if mean_square is None:
-        # One pass over dask targets (the rest reads the computed means).
-        (mean_square,) = computed(np.average(Y * Y, axis=0, weights=sample_weight))
+        mean_square = np.average(Y * Y, axis=0, weights=sample_weight)
     reference = float(np.mean(mean_square))
     d, Z = spectrum.augmented()
     floor = max(
