@@ -221,7 +221,6 @@ def dask_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
     (landmarks,) = dask.compute(X[index])
     landmarks = np.ascontiguousarray(landmarks, dtype=np.float64)
     R = nystroem_whitening(ops, landmarks, kernel_name=name)
-    ops.kernel_kwargs = kernel_kwargs  # for the leave-one-out pass
     s = _rows_like(_row_scales(sample_weight, n), X)
     shared = dask.delayed((landmarks, np.ascontiguousarray(R)), pure=True)
     parts = [
@@ -312,7 +311,7 @@ def _scores_of(result, Y, y, w, coding, infeasible, scorer):
 
 
 def dask_loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
-                    ground_truth_weights, scorer, sample_weight=None):
+                    ground_truth_weights, scorer, sample_weight=None, *, kernel):
     """:func:`~._search.loo_scores` on a dask X: a second block-wise pass.
 
     With ``scoring=None`` each block returns its (weighted) squared held-out
@@ -336,7 +335,7 @@ def dask_loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
     result = _grid_pass(
         X, Y, sample_weight, spectrum.row_scale, spectrum.X_fit, F_map,
         BZ_cols, B_cols, (n_eps, n_rounds, n_outputs),
-        spectrum.ops.kernel_kwargs, coding, infeasible, scorer, loo=True,
+        kernel, coding, infeasible, scorer, loo=True,
     )
     scores, errors = _scores_of(result, Y, y, sample_weight, coding, infeasible,
                                 scorer)

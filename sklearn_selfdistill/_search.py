@@ -128,7 +128,7 @@ def score_rounds(P, Y_true, y_true, coding, scorer, sample_weight=None):
 
 
 def loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
-               ground_truth_weights, scorer, sample_weight=None):
+               ground_truth_weights, scorer, sample_weight=None, kernel=None):
     """The leave-one-out criterion of every grid point from one spectrum.
 
     ``S_t = F diag(B_t) F^T`` with ``F`` the orthonormal basis of the kept
@@ -144,11 +144,14 @@ def loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
     With sample weights the spectrum is that of ``diag(s) G diag(s)`` and
     ``s * y``: ``F (B_t z_0)`` is ``s * S_t y``, the leverage is unchanged
     (``diag(S_t)`` of a similarity transform), and the held-out squared
-    residuals are averaged with the weights.
+    residuals are averaged with the weights. ``kernel`` (the keywords of
+    :func:`~.kernels._pairwise`) is what the workers evaluate for a dask X;
+    in memory the spectrum's basis rows carry it.
     """
     if is_dask_array(X):
         return dask_loo_scores(spectrum, X, Y, y, coding, epsilons, max_rounds,
-                               ground_truth_weights, scorer, sample_weight)
+                               ground_truth_weights, scorer, sample_weight,
+                               kernel=kernel)
     n, n_outputs = Y.shape
     Z0 = spectrum.Z0
     m = spectrum.d.shape[0]
@@ -372,7 +375,7 @@ class _BaseSelfDistilledKernelCV(DocLinkMixin, BaseEstimator):
                     sample_weight=weights)
         if self.cv is None:
             scores, errors, valid, infeasible, splits = loo_scores(
-                spectrum, X, Y, y, coding, **grid
+                spectrum, X, Y, y, coding, kernel=kernel_kwargs(self), **grid
             )
         else:
             # The splits index all rows; each fold drops its zero weights.
