@@ -196,7 +196,8 @@ WRAPPER_DOC = r"""Self-distillation of a neural network (skorch) or of any estim
     ones are kept with a warning, and ``history_`` records the interruption;
     skorch's own early stopping (a ``KeyboardInterrupt`` inside its fit loop)
     only ends the round, as in skorch. A skorch net with ``skorch.hf.AccelerateMixin`` trains
-    data-parallel under ``torchrun``; use ``Accelerator(cpu=True)`` on CPUs.
+    data-parallel under ``torchrun``; use ``Accelerator(cpu=True)`` on CPUs
+    and end the script with ``accelerator.end_training()``.
 
     References
     ----------

@@ -31,9 +31,23 @@ def main(out_dir):
         MLPModule, accelerator=accelerator, device=None, max_epochs=30,
         batch_size=8, lr=0.01,
     )
-    model = SelfDistillationWrapper(
-        net, n_rounds=2, epsilon=0.2, random_state=0, basis_kernel=None,
-    ).fit(X, y)
+    try:
+        model = SelfDistillationWrapper(
+            net, n_rounds=2, epsilon=0.2, random_state=0, basis_kernel=None,
+        ).fit(X, y)
+        _save(model, X, accelerator, out_dir)
+        accelerator.wait_for_everyone()
+    finally:
+        # Tear the gloo group down before the interpreter exits: left to the
+        # exit handlers, its threads can abort both ranks (SIGABRT) on a
+        # loaded machine after the results are written.
+        accelerator.end_training()
+
+
+def _save(model, X, accelerator, out_dir):
+    import numpy as np
+    import torch
+
     params = torch.cat(
         [p.detach().reshape(-1) for p in model.estimator_.module_.parameters()]
     ).numpy()
