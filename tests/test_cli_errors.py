@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import tomllib
 
 import numpy as np
 import pytest
@@ -285,6 +284,7 @@ def test_bugs_keep_their_traceback(monkeypatch, tmp_path):
 
 
 def test_console_script_and_module_exit_status(tmp_path):
+    tomllib = pytest.importorskip("tomllib")  # the standard library from 3.11
     with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
         scripts = tomllib.load(f)["project"]["scripts"]
     assert scripts == {"selfdistill": "sklearn_selfdistill._cli:main"}
