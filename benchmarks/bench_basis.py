@@ -25,11 +25,11 @@ import argparse
 import json
 import os
 import platform
-import time
 import resource
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 from threadpoolctl import threadpool_limits

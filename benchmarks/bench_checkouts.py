@@ -3,9 +3,9 @@
 For a restructuring that must not change speed: the same fits run in this
 checkout and in ``OTHER`` (a source tree of the package, e.g. from
 ``git archive <commit> | tar -x -C /tmp/other``), each fit in its own Python
-process, the two checkouts alternated (and which one goes first), one BLAS thread; the medians' ratio
-(this / other) is printed per case, with a check that both give the same
-predictions.
+process, the two checkouts alternated (and which one goes first), one BLAS
+thread; the medians' ratio (this / other) is printed per case, with a check
+that both give the same predictions.
 
 Run: ``python benchmarks/bench_checkouts.py OTHER [--repeats 3] [--quick]``.
 """

@@ -11,15 +11,15 @@ import warnings
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-from threadpoolctl import threadpool_limits  # noqa: E402
+from threadpoolctl import threadpool_limits
 
 threadpool_limits(limits=1, user_api="blas")
 sys.path.insert(0, os.path.abspath(".."))
 sys.path.insert(0, os.path.abspath("."))
 
-import sklearn_selfdistill  # noqa: E402
-from _numbers import compute as _compute_numbers  # noqa: E402
-from _numbers import rst_prolog as _numbers_prolog  # noqa: E402
+import sklearn_selfdistill
+
+from _numbers import compute as _compute_numbers, rst_prolog as _numbers_prolog
 
 project = "sklearn_selfdistill"
 author = "The sklearn_selfdistill developers"

@@ -32,9 +32,9 @@ the regularisation of the later rounds shows on such an easy data set.
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from skorch import NeuralNetClassifier
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
+from skorch import NeuralNetClassifier
 from torch import nn
 
 from sklearn_selfdistill import SelfDistillationWrapper

@@ -42,7 +42,7 @@ SYMMETRY_TOLERANCE = 1e-10
 
 # ---------------------------------------------------------------- Gram matrix
 def check_precomputed_gram(kernel, X):
-    """With ``kernel="precomputed"`` the training ``X`` is a symmetric square Gram matrix.
+    """With ``kernel="precomputed"`` the training ``X`` is a symmetric Gram matrix.
 
     Raises
     ------

@@ -23,8 +23,10 @@ import inspect
 import sys
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
-from sklearn.utils.validation import validate_data as _sklearn_validate_data
+from sklearn.utils.validation import (
+    check_is_fitted,
+    validate_data as _sklearn_validate_data,
+)
 
 __all__ = [
     "DaskWeightedRows",

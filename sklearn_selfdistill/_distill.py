@@ -16,7 +16,6 @@ collapse and the dual coefficients of every round out. It keeps no state.
 
 import math
 import warnings
-
 from typing import NamedTuple
 
 import numpy as np

@@ -43,8 +43,7 @@ from sklearn.utils import check_array, check_random_state
 
 from . import _ntk
 from ._numpy_backend import NumpyOps
-from ._solvers import _CHUNK_FLOATS
-from ._solvers import clean_spectrum, eigh_gram
+from ._solvers import _CHUNK_FLOATS, clean_spectrum, eigh_gram
 from .kernels import _check_unit_interval, _kernel_name, _pairwise
 
 __all__ = [

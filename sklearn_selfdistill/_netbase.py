@@ -15,10 +15,10 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 from scipy import sparse
-from skorch.dataset import Dataset as _SkorchDataset
-from skorch.utils import is_dataset, to_tensor
 from sklearn.utils import check_array, check_consistent_length
 from sklearn.utils.multiclass import check_classification_targets
+from skorch.dataset import Dataset as _SkorchDataset
+from skorch.utils import is_dataset, to_tensor
 from torch.utils.data import Dataset as _TorchDataset
 
 from ._doc_link import DocLinkMixin

@@ -29,6 +29,14 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ._chain import (
+    Interrupt,
+    add_round,
+    fingerprint,
+    interrupted,
+    round_seed,
+    start_chain,
+)
 from ._doc_link import DocLinkMixin
 from ._empirical_basis import check_basis_kernel
 from ._rounds import (
@@ -40,14 +48,6 @@ from ._rounds import (
     flat_inputs,
     is_skorch_net,
     make_rounds,
-)
-from ._chain import (
-    Interrupt,
-    add_round,
-    fingerprint,
-    interrupted,
-    round_seed,
-    start_chain,
 )
 from ._wrapper_doc import WRAPPER_DOC
 

@@ -28,8 +28,9 @@ WRAPPER_DOC = r"""Self-distillation of a neural network (skorch) or of any estim
         ``NeuralNetClassifier`` with ``CrossEntropyLoss`` (logits) on
         probability targets; with skorch's default ``NLLLoss`` on a
         probability output on the soft-target negative log-likelihood
-        ``-sum_k w_k p_k log(q_k + eps)`` (:class:`~sklearn_selfdistill.nets.SoftNLLLoss`,
-        keeping the criterion's class ``weight``); a
+        ``-sum_k w_k p_k log(q_k + eps)``
+        (:class:`~sklearn_selfdistill.nets.SoftNLLLoss`, keeping the
+        criterion's class ``weight``); a
         ``NeuralNetBinaryClassifier`` on the teacher's probability; a
         ``NeuralNetRegressor`` or other ``NeuralNet`` on real targets; the
         package's :class:`~sklearn_selfdistill.nets.DistillNetClassifier`.
@@ -37,8 +38,9 @@ WRAPPER_DOC = r"""Self-distillation of a neural network (skorch) or of any estim
         stratifies on them and ``EpochScoring("accuracy")`` scores against
         them. A criterion that cannot take probabilities (``ignore_index``
         set, or one that fails on two rows of them) raises a ``TypeError`` or
-        ``ValueError`` before training. A plain scikit-learn classifier trains on the teacher's probabilities by
-        expanding every sample into one row per class weighted by its
+        ``ValueError`` before training. A plain scikit-learn classifier
+        trains on the teacher's probabilities by expanding every sample into
+        one row per class weighted by its
         probability, so its ``fit`` must accept ``sample_weight`` (for
         log-loss models this is exactly soft-target cross-entropy), and it
         must have ``predict_proba``. ``None``:
@@ -120,12 +122,14 @@ WRAPPER_DOC = r"""Self-distillation of a neural network (skorch) or of any estim
         Seeds every round reproducibly, with seeds that depend on the round
         and not on ``n_rounds`` (an int ``random_state`` seeds round ``t``
         with a hash of ``(random_state, t)``; round 0 of a skorch classifier
-        is then skorch's own training on the labels under that seed): torch's generator (inside
-        ``torch.random.fork_rng``, so the global state is left alone), a
+        is then skorch's own training on the labels under that seed):
+        torch's generator (inside ``torch.random.fork_rng``, so the global
+        state is left alone), a
         skorch ``ValidSplit`` with a fractional ``cv``, the ``random_state``
         of a scikit-learn estimator that has one set to ``None``, and the
-        start vector of the basis's Lanczos iteration. Seeded skorch rounds running in
-        threads (joblib's threading backend) train one at a time, with a
+        start vector of the basis's Lanczos iteration. Seeded skorch rounds
+        running in threads (joblib's threading backend) train one at a time,
+        with a
         warning: torch's generator is global. Use a process-based backend
         (loky) for parallel seeded fits.
     verbose : int, default=0
@@ -195,8 +199,9 @@ WRAPPER_DOC = r"""Self-distillation of a neural network (skorch) or of any estim
     thread) stops the chain: the interrupted round is dropped, the finished
     ones are kept with a warning, and ``history_`` records the interruption;
     skorch's own early stopping (a ``KeyboardInterrupt`` inside its fit loop)
-    only ends the round, as in skorch. A skorch net with ``skorch.hf.AccelerateMixin`` trains
-    data-parallel under ``torchrun``; use ``Accelerator(cpu=True)`` on CPUs
+    only ends the round, as in skorch. A skorch net with
+    ``skorch.hf.AccelerateMixin`` trains data-parallel under ``torchrun``;
+    use ``Accelerator(cpu=True)`` on CPUs
     and end the script with ``accelerator.end_training()``.
 
     References

@@ -53,7 +53,6 @@ __all__ = [
 ]
 
 from ._data import _dataset_labels
-from ._netbase import _DistillNetMixin, _probability_targets
 from ._losses import (
     _LOSSES,
     SoftNLLLoss,
@@ -64,6 +63,7 @@ from ._losses import (
     _soft_target_losses,
     _softmax,
 )
+from ._netbase import _DistillNetMixin, _probability_targets
 
 # --------------------------------------------------------------------------
 # Nets

@@ -102,7 +102,8 @@ def test_scorer_returning_nan_is_named(search, cv):
     name = "classifier_cv" if "Classifier" in type(search).__name__ else "regressor"
     X, y = data(name)
     search.set_params(scoring=make_scorer(_nan_score), cv=cv)
-    with pytest.raises(ValueError, match=r"scoring=make_scorer\(_nan_score.*NaN") as info:
+    match = r"scoring=make_scorer\(_nan_score.*NaN"
+    with pytest.raises(ValueError, match=match) as info:
         search.fit(X, y)
     assert "epsilons []" not in str(info.value)
     assert_unfitted(search, X)

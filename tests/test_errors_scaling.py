@@ -151,7 +151,8 @@ def test_epsilon_negligible_against_y_squared_names_normalize_y():
     # Brent's-method failure on NaN.
     model = SelfDistilledKernelRidge(epsilon=0.1)
     with pytest.raises(
-        ValueError, match=r"epsilon=0.1 is too small for the scale of y .*normalize_y=True"
+        ValueError,
+        match=r"epsilon=0.1 is too small for the scale of y .*normalize_y=True",
     ):
         model.fit(X, Y * 1e160)
     assert not hasattr(model, "c_")

@@ -14,8 +14,7 @@ from sklearn.linear_model import Ridge
 from sklearn.model_selection import KFold
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sklearn_selfdistill import SelfDistilledKernelRidge
-from sklearn_selfdistill import model_selection as ms
+from sklearn_selfdistill import SelfDistilledKernelRidge, model_selection as ms
 from sklearn_selfdistill.theory import (
     basis_ratio_bound,
     guaranteed_rounds,

@@ -142,7 +142,9 @@ def _estimators(params):
     cv_params = dict(epsilons=[0.02, 0.05, 0.2], max_rounds=2)
     return [
         SelfDistilledKernelRidge(epsilon=0.05, n_rounds=2, gamma=2.0, **params),
-        SelfDistilledKernelRidgeClassifier(epsilon=0.3, n_rounds=2, gamma=2.0, **params),
+        SelfDistilledKernelRidgeClassifier(
+            epsilon=0.3, n_rounds=2, gamma=2.0, **params
+        ),
         SelfDistilledKernelRidgeCV(gamma=2.0, **cv_params, **params),
         SelfDistilledKernelRidgeCV(gamma=2.0, cv=KFold(3), **cv_params, **params),
         SelfDistilledKernelRidgeClassifierCV(

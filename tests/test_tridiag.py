@@ -200,7 +200,8 @@ def test_dual_coefficients_of_a_spectral_fit():
 
 def test_edge_sizes():
     d, Z, op = tridiagonal_eigh(np.zeros((0, 0)), np.zeros((0, 2)))
-    assert d.shape == (0,) and Z.shape == (0, 2) and op.apply(np.zeros((0, 2))).shape == (0, 2)
+    assert d.shape == (0,) and Z.shape == (0, 2)
+    assert op.apply(np.zeros((0, 2))).shape == (0, 2)
     d, U = eigh_inplace(np.zeros((0, 0)))
     assert d.shape == (0,) and U.shape == (0, 0)
     d, Z, op = tridiagonal_eigh(np.array([[4.0]]), np.array([3.0]))
