@@ -58,6 +58,11 @@ _PANEL = 64
 #: Rows per block of the fallback finiteness check (a mask of _ROWS x K bools).
 _ROWS = 256
 
+#: Where MRRR reports a failure: divide and conquer (``dstevd``), or the
+#: implicit QL/QR iteration (``dstev``, slower, as stable) with a scipy that
+#: does not wrap ``dstevd`` (1.15 and older).
+_FALLBACK_DRIVER = "stevd" if hasattr(lapack, "dstevd") else "stev"
+
 
 def null_space_threshold(d_max, n_samples):
     """Eigenvalues at or below this value count as exactly zero.
@@ -415,7 +420,8 @@ def tridiagonal_eigh(gram, Y=None, *, kernel_name="kernel", check_finite=True):
 
     Reduces ``G = Q T Q^T`` in place (LAPACK ``dsytrd``), solves the
     tridiagonal eigenproblem ``T = V diag(d) V^T`` by MRRR (``dstemr``,
-    falling back to divide and conquer ``dstevd`` if it reports a failure)
+    falling back to divide and conquer ``dstevd``, or ``dstev`` with an older
+    scipy, if it reports a failure)
     and returns ``z = U^T Y = V^T Q^T Y`` for the targets, with an object that
     applies ``U = Q V`` to further blocks.
 
@@ -474,7 +480,8 @@ def tridiagonal_eigh(gram, Y=None, *, kernel_name="kernel", check_finite=True):
         w, V = linalg.eigh_tridiagonal(diag, offdiag, lapack_driver="stemr",
                                        check_finite=False)
     except linalg.LinAlgError:  # MRRR reports a failure (rare)
-        w, V = linalg.eigh_tridiagonal(diag, offdiag, lapack_driver="stevd",
+        w, V = linalg.eigh_tridiagonal(diag, offdiag,
+                                       lapack_driver=_FALLBACK_DRIVER,
                                        check_finite=False)
     del diag, offdiag
     V = np.asfortranarray(V)

@@ -8,8 +8,10 @@ import textwrap
 import numpy as np
 import pytest
 from scipy import linalg
+from scipy.linalg import lapack
 from sklearn.metrics.pairwise import rbf_kernel
 
+from sklearn_selfdistill import _tridiag
 from sklearn_selfdistill._solvers import eigh_gram
 from sklearn_selfdistill._tridiag import (
     TridiagonalEigenvectors,
@@ -366,7 +368,13 @@ def test_identities_on_random_psd_matrices(seed):
                                    atol=1e-11 * np.abs(Y).max())
 
 
-def test_falls_back_to_divide_and_conquer_when_mrrr_fails(monkeypatch):
+@pytest.mark.parametrize("fallback", ["stevd", "stev"])
+def test_falls_back_to_divide_and_conquer_when_mrrr_fails(monkeypatch, fallback):
+    """MRRR's failure falls back to ``dstevd``, or to ``dstev`` with a scipy
+    that does not wrap ``dstevd`` (both exact to 1e-12 here)."""
+    if fallback == "stevd" and not hasattr(lapack, "dstevd"):
+        pytest.skip("this scipy does not wrap dstevd")
+    monkeypatch.setattr(_tridiag, "_FALLBACK_DRIVER", fallback)
     original = linalg.eigh_tridiagonal
     drivers = []
 
@@ -380,6 +388,6 @@ def test_falls_back_to_divide_and_conquer_when_mrrr_fails(monkeypatch):
     G = _rbf(50, seed=6)
     y = np.arange(50.0)
     d, z, op = tridiagonal_eigh(G.copy(), y)
-    assert drivers == ["stemr", "stevd"]
+    assert drivers == ["stemr", fallback]
     np.testing.assert_allclose(d, _reference(G)[0], atol=1e-12 * d[0])
     np.testing.assert_allclose(op.apply(d * z), G @ y, atol=1e-12 * np.abs(G @ y).max())
