@@ -64,7 +64,9 @@ default=None
         scikit-learn defines it. On numpy data scikit-learn computes that
         variance from a rounded mean, and returns e.g. ``-1e31`` for
         ``y = 0.1`` everywhere; on dask arrays the constant is detected
-        exactly (the least and largest value of each output).
+        exactly (the least and largest value of each output). Weights that
+        are all zero raise a ``ValueError``, as scikit-learn 1.9 and later do
+        (earlier versions raise ``ZeroDivisionError`` from ``numpy.average``).
         """
         if not is_dask_array(X):
             return super().score(X, y, sample_weight=sample_weight)

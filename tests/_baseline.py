@@ -6,12 +6,16 @@ change that alters results on purpose (a new default grid, a new solver, a
 new column) regenerates the file in the same commit and says why.
 """
 
+import json
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 PATH = Path(__file__).with_name("data") / "baseline_v1.npz"
+
+#: The key of the numerical stack that wrote the file (:func:`stack`).
+STACK_KEY = "_stack"
 
 _FITTED = (
     "c_", "basis_coefficients_", "collapsed_", "train_mse_", "min_reachable_mse_",
@@ -153,8 +157,38 @@ def collect(estimator, X, y, X_test):
     return out
 
 
+def stack():
+    """The libraries the numbers depend on besides the package: versions of
+    numpy, scipy, scikit-learn and torch, and numpy's and scipy's BLAS/LAPACK.
+
+    The same stack reproduces the numbers to round-off; another LAPACK build
+    moves ill-conditioned quantities further (``tests/test_baseline.py``).
+    """
+    import importlib.metadata
+
+    from threadpoolctl import threadpool_info
+
+    versions = {}
+    for name in ("numpy", "scipy", "scikit-learn", "torch"):
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    import numpy  # noqa: F401  (loads its BLAS for threadpool_info)
+    import scipy.linalg  # noqa: F401
+
+    # numpy's and scipy's own builds (another library may load one more).
+    versions["blas"] = sorted(
+        f"{info['internal_api']} {info['version']}"
+        for info in threadpool_info()
+        if info["user_api"] == "blas"
+        and any(f"/{name}" in info["filepath"] for name in ("numpy", "scipy"))
+    )
+    return versions
+
+
 def main():
-    arrays = {}
+    arrays = {STACK_KEY: np.array(json.dumps(stack(), sort_keys=True))}
     for case, args in cases().items():
         for key, value in collect(*args).items():
             arrays[f"{case}/{key}"] = value

@@ -278,8 +278,10 @@ def test_metadata_routing_in_pipeline_in_gridsearchcv(data, routing):
             model.set_fit_request(sample_weight=True).set_score_request(
                 sample_weight=True
             )
-            pipe = make_pipeline(StandardScaler().set_fit_request(sample_weight=False),
-                                 model)
+            # scikit-learn 1.7 also asks the pipeline's own score to request it.
+            pipe = make_pipeline(
+                StandardScaler().set_fit_request(sample_weight=False), model
+            ).set_score_request(sample_weight=True)
             search = GridSearchCV(pipe, {"selfdistilledkernelridge__epsilon":
                                          [0.05, 0.1]}, cv=folds)
             search.fit(X, y, sample_weight=w)
