@@ -2,13 +2,22 @@
 
 On the numerical stack that wrote the file (:func:`_baseline.stack`: numpy,
 scipy, scikit-learn, torch and the BLAS/LAPACK builds) every number agrees to a
-relative 1e-12. Another LAPACK build rounds the eigendecompositions
-differently, and the K-fold cases' smallest epsilon amplifies that by the
-conditioning of its regularised systems: numpy 2.2.6, scipy 1.15.3 and
-OpenBLAS 0.3.28 moved their held-out errors by up to 4.2e-9 relative, and a
-nearly collapsed round's prediction by 2.3e-5 of itself (1e-13 of the array's
-largest entry). There the comparison is to 1e-6, which still catches a change
-in the package's results.
+relative 1e-12 (with an absolute floor of 1e-12 of the array's largest entry).
+
+Another LAPACK build rounds the eigendecompositions differently. An eigenvalue
+is known only to about ``K eps d_max`` (Weyl's inequality), so every number
+that depends on the eigenvalues near that level moves by more than round-off:
+the condition number and Prop. 4's guaranteed rounds (proportional to
+``1 / d_min``, known to a relative ``K eps kappa``), a multiplier ``c`` of
+1e-12, the basis coefficients ``d / (d + c)`` of the directions with ``d``
+near ``c``, and the held-out errors of the smallest epsilon. Measured against
+this file: numpy 2.2.6, scipy 1.15.3 and OpenBLAS 0.3.28 moved held-out errors
+by 4.2e-9 relative; numpy 1.23.5 and scipy 1.9.3 moved the guaranteed rounds by
+9.4e-4, a multiplier of 1.3e-12 by 1.3e-5 and basis coefficients by 2.6e-6
+absolute (2.8e-3 of a small one). There the comparison is to a relative 1e-2
+with an absolute floor of 1e-5 of the array's largest entry: it still catches
+a wrong formula or a changed default, and the exact check is the one on the
+recording stack.
 """
 
 import json
@@ -27,10 +36,15 @@ def recorded():
 
 
 @pytest.fixture(scope="module")
-def tolerance(recorded):
-    """1e-12 on the stack that wrote the file, 1e-6 on another."""
-    same = json.loads(str(recorded[STACK_KEY])) == stack()
-    return 1e-12 if same else 1e-6
+def same_stack(recorded):
+    """Whether this is the numerical stack that wrote the file."""
+    return json.loads(str(recorded[STACK_KEY])) == stack()
+
+
+def _tolerances(same_stack):
+    """``(rtol, floor)``: the relative tolerance, and the absolute one as a
+    fraction of the array's largest finite entry."""
+    return (1e-12, 1e-12) if same_stack else (1e-2, 1e-5)
 
 
 def test_every_case_is_recorded(recorded):
@@ -39,7 +53,7 @@ def test_every_case_is_recorded(recorded):
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_fit_reproduces_baseline(case, recorded, tolerance):
+def test_fit_reproduces_baseline(case, recorded, same_stack):
     if "torch" in case:
         pytest.importorskip("torch")
     got = collect(*CASES[case])
@@ -51,10 +65,11 @@ def test_fit_reproduces_baseline(case, recorded, tolerance):
     for key, want in expected.items():
         have = got[key]
         assert have.shape == want.shape, key
+        rtol, fraction = _tolerances(same_stack)
         finite = np.abs(want[np.isfinite(want)])
         # Entries near 0 (and collapsed rounds, exactly 0) carry round-off of
         # the size of the array's largest entry.
-        floor = tolerance * (finite.max() if finite.size else 1.0)
+        floor = fraction * (finite.max() if finite.size else 1.0)
         np.testing.assert_allclose(
-            have, want, rtol=tolerance, atol=floor, err_msg=f"{case}: {key}"
+            have, want, rtol=rtol, atol=floor, err_msg=f"{case}: {key}"
         )
