@@ -34,10 +34,17 @@ _SPLIT_EVERY = 8
 
 
 def _blocks(A):
-    """The delayed row blocks of a dask array (one column chunk)."""
+    """The delayed row blocks of a dask array (one column chunk).
+
+    The array's graph is kept as it is (``optimize_graph=False``): optimised
+    one by one, the graphs of X, y and the weights would each fuse their own
+    copy of a source they share (y computed from X's table, the kept rows
+    and weights all selected by the weights), and one pass would compute it
+    once for each.
+    """
     if A.ndim == 2 and A.numblocks[1] > 1:
         A = A.rechunk({1: -1})
-    return list(A.to_delayed().ravel())
+    return list(A.to_delayed(optimize_graph=False).ravel())
 
 
 def _row_blocks(X, *arrays):
@@ -159,30 +166,27 @@ def _block_kernel(kernel_kwargs):
                           _kernel_name(kernel_kwargs["kernel"]))
 
 
-def _gram_block(X, Y, s, landmarks, R, kernel_kwargs):
-    """One block's ``Phi^T Phi`` (upper triangle), ``Phi^T Y`` and ``||Y||^2``.
+def _gram_block(X, Y, w, landmarks, R, kernel_kwargs):
+    """One block's ``Phi^T W Phi`` (upper triangle), ``Phi^T W Y``,
+    ``sum w ||Y||^2`` and ``sum w`` (``W = diag(w)``; its row count unweighted).
 
-    With row scales ``s`` the block's features and targets are ``diag(s)
-    Phi`` and ``diag(s) Y``, as in :func:`~._solvers.nystroem_spectrum`.
+    :func:`dask_spectrum` scales the sums by ``K / sum(w)`` once they are
+    added, which gives the features and targets scaled by
+    ``s = sqrt(K w / sum(w))`` of :func:`~._solvers.nystroem_spectrum`
+    without a pass of its own for ``sum(w)``.
     """
     from ._numpy_backend import NumpyOps
 
     ops = NumpyOps(_block_kernel(kernel_kwargs))
     Phi = ops.kernel(X, landmarks) @ R
-    if s is not None:
-        Phi = Phi * s[:, None]
-        Y = Y * s[:, None]
+    if w is not None:
+        root = np.sqrt(w)
+        Phi = Phi * root[:, None]
+        Y = Y * root[:, None]
     r = R.shape[1]
     C = ops.add_gram(np.zeros((r, r), order="F"), Phi)
-    return C, Phi.T @ Y, np.einsum("iq,iq->q", Y, Y)
-
-
-def _row_scales(sample_weight, n):
-    """Lazy ``s = sqrt(K w / sum(w))`` (:func:`~._targets.row_scales`)."""
-    if sample_weight is None:
-        return None
-    (total,) = computed(sample_weight.sum())
-    return np.sqrt(sample_weight * (n / float(total)))
+    mass = float(X.shape[0]) if w is None else float(np.sum(w))
+    return C, Phi.T @ Y, np.einsum("iq,iq->q", Y, Y), np.array([mass])
 
 
 def dask_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
@@ -221,15 +225,21 @@ def dask_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
     (landmarks,) = dask.compute(X[index])
     landmarks = np.ascontiguousarray(landmarks, dtype=np.float64)
     R = nystroem_whitening(ops, landmarks, kernel_name=name)
-    s = _rows_like(_row_scales(sample_weight, n), X)
+    w = _rows_like(sample_weight, X)
     shared = dask.delayed((landmarks, np.ascontiguousarray(R)), pure=True)
     parts = [
         dask.delayed(_gram_block, pure=True)(
-            xb, yb, sb, shared[0], shared[1], kernel_kwargs
+            xb, yb, wb, shared[0], shared[1], kernel_kwargs
         )
-        for xb, yb, sb in _row_blocks(X, _rows_like(Y, X), s)
+        for xb, yb, wb in _row_blocks(X, _rows_like(Y, X), w)
     ]
-    C, P, total = dask.compute(_tree_sum(parts))[0]
+    C, P, total, (mass,) = dask.compute(_tree_sum(parts))[0]
+    s = None
+    if w is not None:
+        # Row scales s = sqrt(K w / sum(w)) (lazy, for the leave-one-out pass).
+        scale = n / mass
+        C, P, total = C * scale, P * scale, total * scale
+        s = np.sqrt(w * scale)
     C = ops.symmetrize_upper(C)
     return nystroem_from_gram(
         ops, C, P, landmarks=landmarks, R=R, n_samples=n, energy=total.copy(),

@@ -141,17 +141,20 @@ class _BaseSelfDistilledKernel(DocLinkMixin, BaseEstimator):
     def _check_kept_rows(self, y):
         """Raise if the rows of positive weight cannot be fitted (classes)."""
 
-    def _fit(self, X, y, spectrum=None, sample_weight=None, coding=None):
+    def _fit(self, X, y, spectrum=None, sample_weight=None, coding=None,
+             rows=None):
         """``X`` and ``y`` -> validate -> kernel -> spectrum -> core -> attributes.
 
-        ``spectrum`` is that of ``kernel(X, X)`` and the coded ``y``, and
-        ``coding`` that target coding, when the caller (a search on the same
-        data and weights) has them already. Rows of zero ``sample_weight`` are
-        dropped before anything else.
+        ``spectrum`` is that of ``kernel(X, X)`` and the coded ``y``,
+        ``coding`` that target coding and ``rows`` the checked weights
+        (:func:`fit_weights` of ``sample_weight``), when the caller (a search
+        on the same data and weights) has them already. Rows of zero
+        ``sample_weight`` are dropped before anything else.
         """
         X_all, y = self._validate_fit_input(X, y)
         check_square_gram(self.kernel, X_all)
-        rows = fit_weights(sample_weight, X_all, self.kernel)
+        if rows is None:
+            rows = fit_weights(sample_weight, X_all, self.kernel)
         X, y = rows.select(X_all, y)
         if rows.keep is not None:
             self._check_kept_rows(y)

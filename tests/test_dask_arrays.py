@@ -349,3 +349,46 @@ def test_each_block_is_read_a_known_number_of_times(dask_client, data, estimator
     assert len(_READS) == 8  # every block of X and y was read
     assert (_reads_per_block("X"), _reads_per_block("y")) == ([reads[0]],
                                                               [reads[1]])
+
+
+@pytest.mark.parametrize("estimator, reads", [
+    # the check, the targets' moments, the Gram pass (which also sums them)
+    (SelfDistilledKernelRidge(epsilon=0.15, normalize_y=True, **NYSTROEM), 3),
+    # the same, then the leave-one-out pass; the refit reuses the check
+    (SelfDistilledKernelRidgeCV(max_rounds=2, normalize_y=True, **NYSTROEM), 4),
+])
+@pytest.mark.parametrize("zeros", [False, True])
+def test_weighted_fit_reads_each_block_of_the_weights(dask_client, data,
+                                                     estimator, reads, zeros):
+    """Every pass reads the weights once, however many arrays it derives from
+    them (the kept rows of X and y, the kept weights, the row scales); zero
+    weights add the landmarks' pass, which selects the kept rows."""
+    X, y, _ = data
+    w = np.random.RandomState(1).uniform(0.5, 2.0, size=N)
+    if zeros:
+        w[::7] = 0.0
+    _READS.clear()
+    wd = _counted(dask_array(w, "equal"), "w")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        estimator.fit(dask_array(X, "equal"), dask_array(y, "equal"),
+                      sample_weight=wd)
+    assert _reads_per_block("w") == [reads + zeros]
+
+
+@pytest.mark.parametrize("estimator, reads", [
+    (SelfDistilledKernelRidge(epsilon=0.15, normalize_y=True, **NYSTROEM), 3),
+    (SelfDistilledKernelRidgeCV(max_rounds=2, normalize_y=True, **NYSTROEM), 4),
+])
+def test_x_and_y_from_one_source_read_it_once_per_pass(dask_client, data,
+                                                       estimator, reads):
+    """``X`` and ``y`` computed from the same blocks (columns of one table, say)
+    read them once per pass, not once for each."""
+    X, y, _ = data
+    _READS.clear()
+    table = _counted(dask_array(np.column_stack([X, y]), "equal"), "table")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        estimator.fit(table[:, :3], table[:, 3])
+    # landmarks, the targets' moments, the Gram pass (and leave-one-out)
+    assert _reads_per_block("table") == [reads]
