@@ -24,7 +24,7 @@ from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.utils.validation import check_is_fitted
 
 from ._dask import _known_rows, is_dask_array
-from ._dask_solver import _blocks, tree_reduce
+from ._dask_solver import per_block, tree_reduce
 
 __all__ = ["DaskAccuracyScoreMixin", "DaskR2ScoreMixin"]
 
@@ -107,6 +107,7 @@ default=None
 
 def _dask_score(estimator, X, y, sample_weight, *, classifier):
     import dask
+    import dask.array as da
 
     check_is_fitted(estimator)
     pred = estimator.predict(X)
@@ -136,12 +137,9 @@ def _dask_score(estimator, X, y, sample_weight, *, classifier):
                       UndefinedMetricWarning, stacklevel=3)
         return float("nan")
     block = _accuracy_block if classifier else _r2_block
-    starts = np.concatenate([[0], np.cumsum(rows)[:-1]]).tolist()
-    w_blocks = [None] * len(rows) if weights is None else _blocks(weights)
-    parts = [
-        dask.delayed(block, pure=True)(start, yb, pb, wb)
-        for start, yb, pb, wb in zip(starts, _blocks(y), _blocks(pred), w_blocks)
-    ]
+    # Each block's first row, for the errors that name rows.
+    starts = da.from_array(np.concatenate([[0], np.cumsum(rows)[:-1]]), chunks=1)
+    parts = per_block(_from_start, starts, y, pred, weights, args=(block,))
     combine = _add if classifier else _combine_r2
     (sums,) = dask.compute(tree_reduce(parts, combine))
     total, nonzero = sums["w"], sums["nonzero"]
@@ -214,6 +212,11 @@ def _check_finite(a, name, start):
             f"Input {name} contains NaN or infinity (in rows {start} to "
             f"{start + a.shape[0] - 1})."
         )
+
+
+def _from_start(start, y, pred, w, block):
+    """``block`` of one block of rows, ``start`` its first row (as an array)."""
+    return block(int(start[0]), y, pred, w)
 
 
 def _accuracy_block(start, y, pred, w):

@@ -33,26 +33,47 @@ __all__ = ["dask_folds", "dask_held_out", "dask_loo_scores", "dask_spectrum",
 _SPLIT_EVERY = 8
 
 
-def _blocks(A):
-    """The delayed row blocks of a dask array (one column chunk).
+def per_block(func, *arrays, args=()):
+    """``func(*blocks, *args)`` of every row block, as delayed results.
 
-    The array's graph is kept as it is (``optimize_graph=False``): optimised
-    one by one, the graphs of X, y and the weights would each fuse their own
-    copy of a source they share (y computed from X's table, the kept rows
-    and weights all selected by the weights), and one pass would compute it
-    once for each.
+    The arrays (1-D or 2-D, chunked alike by rows; ``None`` passes ``None``)
+    enter one ``blockwise`` graph, so that dask fuses each block's chain into
+    one task: a source the arrays share (``y`` computed from the table that
+    holds ``X``, or the kept rows and weights all selected by the weights) is
+    computed once per block and pass, not once per array. ``args`` travel as
+    one delayed object, shared by every task.
     """
-    if A.ndim == 2 and A.numblocks[1] > 1:
-        A = A.rechunk({1: -1})
-    return list(A.to_delayed(optimize_graph=False).ravel())
+    import dask
+    import dask.array as da
+
+    if len({A.numblocks[0] for A in arrays if A is not None}) != 1:
+        raise ValueError("per_block needs arrays with the same row blocks.")
+    spec = []
+    for k, A in enumerate(arrays):
+        if A is None:
+            spec += [None, None]
+        else:
+            # Each array's columns get their own index, contracted whole.
+            spec += [A, "i" if A.ndim == 1 else f"i{k}"]
+    # Matched block by block (the caller chunks them alike by rows; a column
+    # of per-block values may have one row per block).
+    boxed = da.blockwise(
+        _boxed, "i", func, None, dask.delayed(tuple(args), pure=True), None,
+        *spec, concatenate=True, adjust_chunks={"i": 1}, dtype=object,
+        meta=np.empty(0, dtype=object), align_arrays=False,
+    )
+    return [dask.delayed(_unboxed, pure=True)(b) for b in boxed.to_delayed().ravel()]
 
 
-def _row_blocks(X, *arrays):
-    """Delayed row blocks of X and of each array (``None``: a ``None`` per block)."""
-    columns = [_blocks(X)]
-    for A in arrays:
-        columns.append([None] * len(columns[0]) if A is None else _blocks(A))
-    return zip(*columns)
+def _boxed(func, args, *blocks):
+    """``func``'s result for one block, in a one-element object array."""
+    out = np.empty(1, dtype=object)
+    out[0] = func(*blocks, *args)
+    return out
+
+
+def _unboxed(box):
+    return box[0]
 
 
 def tree_reduce(parts, combine):
@@ -134,10 +155,7 @@ def target_moments(Y, sample_weight=None):
     import dask
 
     Y = Y if Y.ndim == 2 else Y[:, None]
-    parts = [
-        dask.delayed(_moments_block, pure=True)(yb, wb)
-        for yb, wb in _row_blocks(Y, _rows_like(sample_weight, Y))
-    ]
+    parts = per_block(_moments_block, Y, _rows_like(sample_weight, Y))
     blocks = dask.compute(*parts)
     unit = np.max([p[3] for p in blocks], axis=0)
     moments = [p for p in blocks if p[0, 0] > 0]
@@ -226,13 +244,8 @@ def dask_spectrum(X, Y, *, kernel="rbf", gamma=None, degree=3, coef0=1,
     landmarks = np.ascontiguousarray(landmarks, dtype=np.float64)
     R = nystroem_whitening(ops, landmarks, kernel_name=name)
     w = _rows_like(sample_weight, X)
-    shared = dask.delayed((landmarks, np.ascontiguousarray(R)), pure=True)
-    parts = [
-        dask.delayed(_gram_block, pure=True)(
-            xb, yb, wb, shared[0], shared[1], kernel_kwargs
-        )
-        for xb, yb, wb in _row_blocks(X, _rows_like(Y, X), w)
-    ]
+    parts = per_block(_gram_block, X, _rows_like(Y, X), w,
+                      args=(landmarks, np.ascontiguousarray(R), kernel_kwargs))
     C, P, total, (mass,) = dask.compute(_tree_sum(parts))[0]
     s = None
     if w is not None:
@@ -285,16 +298,11 @@ def _grid_pass(X, Y, w, s, X_fit, F_map, BZ_cols, B_cols, shape,
     import dask
 
     feasible = None if scorer is not None else np.flatnonzero(~infeasible)
-    shared = dask.delayed((X_fit, F_map, BZ_cols, B_cols), pure=True)
-    parts = [
-        dask.delayed(_held_out_block, pure=True)(
-            xb, yb, wb, sb, shared[0], shared[1], shared[2], shared[3], shape,
-            kernel_kwargs, coding, feasible, loo,
-        )
-        for xb, yb, wb, sb in _row_blocks(
-            X, _rows_like(Y, X), _rows_like(w, X), _rows_like(s, X)
-        )
-    ]
+    parts = per_block(
+        _held_out_block, X, _rows_like(Y, X), _rows_like(w, X), _rows_like(s, X),
+        args=(X_fit, F_map, BZ_cols, B_cols, shape, kernel_kwargs, coding,
+              feasible, loo),
+    )
     if scorer is None:
         return dask.compute(_tree_sum(parts))[0]
     return (np.concatenate([p[0] for p in dask.compute(*parts)], axis=2),)
