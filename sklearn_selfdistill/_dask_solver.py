@@ -58,17 +58,31 @@ def per_block(func, *arrays, args=()):
     # Matched block by block (the caller chunks them alike by rows; a column
     # of per-block values may have one row per block).
     boxed = da.blockwise(
-        _boxed, "i", func, None, dask.delayed(tuple(args), pure=True), None,
+        _boxed, "i", func, None, dask.delayed(_Shared(args)), None,
         *spec, concatenate=True, adjust_chunks={"i": 1}, dtype=object,
         meta=np.empty(0, dtype=object), align_arrays=False,
     )
     return [dask.delayed(_unboxed, pure=True)(b) for b in boxed.to_delayed().ravel()]
 
 
-def _boxed(func, args, *blocks):
+class _Shared:
+    """The arguments every block's task receives, as one value of the graph.
+
+    Not a tuple: dask's older graph format (seen with dask 2024.1) reads a
+    tuple that starts with a function (``(block_function, ...)``) as a task
+    to run.
+    """
+
+    __slots__ = ("args",)
+
+    def __init__(self, args):
+        self.args = tuple(args)
+
+
+def _boxed(func, shared, *blocks):
     """``func``'s result for one block, in a one-element object array."""
     out = np.empty(1, dtype=object)
-    out[0] = func(*blocks, *args)
+    out[0] = func(*blocks, *shared.args)
     return out
 
 
