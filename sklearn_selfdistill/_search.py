@@ -403,8 +403,8 @@ class _BaseSelfDistilledKernelCV(DocLinkMixin, BaseEstimator):
         )
         grid_scores = scores.reshape(shape[0], gt_weights.shape[0], -1)
         final, best = self._refit(
-            X_all, y_all, epsilons, gt_weights, grid_scores, spectrum,
-            sample_weight, coding, rows,
+            X_all, y_all, epsilons, gt_weights, grid_scores, spectrum, coding,
+            rows,
         )
         self.epsilons_ = epsilons
         self.loo_errors_ = np.where(valid, errors, np.inf)
@@ -428,13 +428,12 @@ class _BaseSelfDistilledKernelCV(DocLinkMixin, BaseEstimator):
             del self.eigenvectors_
         return self
 
-    def _refit(self, X, y, epsilons, weights, scores, spectrum,
-               sample_weight=None, coding=None, rows=None):
+    def _refit(self, X, y, epsilons, weights, scores, spectrum, coding, rows):
         """The best grid point refitted on all points, and its index.
 
-        ``spectrum``, ``coding`` and ``rows`` (the checked weights) are the
-        search's on the same rows and weights; the refit reuses them instead
-        of reading the data again.
+        ``spectrum``, ``coding`` and ``rows`` (the checked ``sample_weight``,
+        :func:`~._kernel_ridge.fit_weights`) are the search's on the same rows
+        and weights; the refit reuses them instead of reading the data again.
 
         ``scores`` has shape (n_eps, n_weights, n_rounds). With ``cv``, a
         point feasible on every training fold can be infeasible on all points
@@ -470,8 +469,7 @@ class _BaseSelfDistilledKernelCV(DocLinkMixin, BaseEstimator):
             )
             final._validate_params()
             try:
-                final._fit(X, y, spectrum=spectrum, sample_weight=sample_weight,
-                           coding=coding, rows=rows)
+                final._fit(X, y, spectrum=spectrum, coding=coding, rows=rows)
             except InfeasibleEpsilonError:
                 skipped.append(float(epsilons[best[0]]))
                 continue
