@@ -8,7 +8,7 @@ brought to the client:
   ``ValueError`` when it is computed); unknown chunk sizes are resolved with
   ``compute_chunk_sizes`` (block lengths only);
 * :class:`DaskWeightedRows` checks ``sample_weight`` block by block (one pass
-  over the weights returns four numbers per block) and drops the rows of zero
+  over the weights returns three numbers per block) and drops the rows of zero
   weight from each block, with the blocks' new lengths known;
 * :func:`blockwise` makes ``predict`` and friends return a dask array, a map
   of the numpy method over the blocks of rows.
@@ -206,7 +206,7 @@ class DaskWeightedRows:
     ``sample_weight`` (numpy, a scalar or a dask array) is chunked as X's
     rows and checked inside each block's task (1-D of X's length, numeric,
     finite, non-negative); one pass over the weights returns per block the
-    number of positive weights, their sum, smallest and largest. Rows of zero
+    number of positive weights, the smallest and the largest. Rows of zero
     weight are then dropped from each block (:meth:`select`), the blocks'
     new lengths known. ``sample_weight`` holds the kept weights as a dask
     array, or ``None`` when they are all equal (the unweighted fit exactly,
@@ -240,8 +240,8 @@ class DaskWeightedRows:
         if counts.sum() < self.n_samples:
             self.keep = tuple(int(c) for c in counts)
             w = _positive_rows(w, w, self.keep)
-        smallest = summary[counts > 0, 2].min()
-        largest = summary[counts > 0, 3].max()
+        smallest = summary[counts > 0, 1].min()
+        largest = summary[counts > 0, 2].max()
         self.sample_weight = None if smallest == largest else w
 
     def select(self, X, y):
@@ -290,7 +290,7 @@ def _weights_like(sample_weight, X):
 
 
 def _summary_block(w, block_info=None):
-    """(1, 4): count, sum, min and max of the positive weights of a block."""
+    """(1, 3): count, min and max of the positive weights of a block."""
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():
         # Blocks are checked in parallel: the row is the first of its block,
@@ -305,15 +305,14 @@ def _summary_block(w, block_info=None):
         )
     positive = w[w > 0]
     if positive.size == 0:
-        return np.array([[0.0, 0.0, np.inf, -np.inf]])
-    return np.array([[positive.size, positive.sum(), positive.min(),
-                      positive.max()]])
+        return np.array([[0.0, np.inf, -np.inf]])
+    return np.array([[positive.size, positive.min(), positive.max()]])
 
 
 def _weight_summary(w):
-    """The per-block summaries (n_blocks, 4), computed (one pass over w)."""
+    """The per-block summaries (n_blocks, 3), computed (one pass over w)."""
     summary = w.map_blocks(
-        _summary_block, dtype=np.float64, chunks=((1,) * w.numblocks[0], (4,)),
+        _summary_block, dtype=np.float64, chunks=((1,) * w.numblocks[0], (3,)),
         new_axis=1, meta=np.empty((0, 0)),
     )
     return summary.compute()
